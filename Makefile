@@ -1,0 +1,32 @@
+# The two commands of the quick start: `make up` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+
+.PHONY: install up test lint optimize evaluate bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
+	@echo "[install] dependencies (llama-cpp-python compiles from source the first time: several minutes)"
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[serve,local,dev]"
+	touch $@
+
+up: install
+	$(VENV)/bin/agent-up
+
+test: install
+	$(VENV)/bin/agent-up --model-only
+	$(VENV)/bin/pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+optimize: install
+	$(VENV)/bin/optimize --program selector --optimizer bootstrap
+
+evaluate: install
+	$(VENV)/bin/evaluate --program selector --split test

@@ -1,0 +1,86 @@
+"""Where compiled programs live, and how the graph picks them up.
+
+`dspy_programs/compiled/<model-slug>/<program>.json` is DSPy's own JSON state
+(`module.save`), never pickle; `<program>.meta.json` beside it records how it was made.
+A program runs compiled when a file exists for the configured model, zero-shot otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import dspy
+
+from dspy_programs.programs import PROGRAMS, ToolSelector
+
+log = logging.getLogger(__name__)
+
+COMPILED_DIR = Path(__file__).resolve().parent / "compiled"
+
+
+def program_path(name: str, model_slug: str, root: Path = COMPILED_DIR) -> Path:
+    return root / model_slug / f"{name}.json"
+
+
+def meta_path(name: str, model_slug: str, root: Path = COMPILED_DIR) -> Path:
+    return root / model_slug / f"{name}.meta.json"
+
+
+def read_meta(name: str, model_slug: str, root: Path = COMPILED_DIR) -> dict[str, Any] | None:
+    path = meta_path(name, model_slug, root)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def build(name: str, **kwargs: Any) -> dspy.Module:
+    if name not in PROGRAMS:
+        raise ValueError(f"unknown program {name!r}; choose from {sorted(PROGRAMS)}")
+    return PROGRAMS[name](**kwargs)
+
+
+def load_program(name: str, model_slug: str, root: Path = COMPILED_DIR) -> tuple[dspy.Module, str]:
+    """Return (program, how) where how is 'compiled (<optimizer>)' or 'zero-shot'."""
+    path = program_path(name, model_slug, root)
+    meta = read_meta(name, model_slug, root) or {}
+    kwargs: dict[str, Any] = {}
+    if name == "selector" and meta.get("adapter"):
+        kwargs["adapter"] = meta["adapter"]
+    program = build(name, **kwargs)
+    if not path.exists():
+        return program, "zero-shot"
+    program.load(str(path))
+    return program, f"compiled ({meta.get('optimizer', 'unknown optimizer')})"
+
+
+def save_program(program: dspy.Module, name: str, model_slug: str, meta: dict[str, Any], root: Path = COMPILED_DIR) -> Path:
+    path = program_path(name, model_slug, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    program.save(str(path))
+    if isinstance(program, ToolSelector):
+        meta = {**meta, "adapter": program.adapter_name}
+    meta_path(name, model_slug, root).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+class ProgramCache:
+    """Loads each program once per model, and logs once which version runs."""
+
+    def __init__(self, root: Path = COMPILED_DIR) -> None:
+        self.root = root
+        self._programs: dict[tuple[str, str], dspy.Module] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, model_slug: str) -> dspy.Module:
+        key = (name, model_slug)
+        with self._lock:
+            if key not in self._programs:
+                program, how = load_program(name, model_slug, self.root)
+                log.info("program %s for model %s: %s", name, model_slug, how)
+                self._programs[key] = program
+            return self._programs[key]
+
+
+PROGRAM_CACHE = ProgramCache()

@@ -1,0 +1,123 @@
+"""Tool descriptions the selector reads, and validation of the calls it writes.
+
+The selector is generic over tools: it sees each tool only as a name, a description and
+a JSON schema of arguments. Any LangChain tool, or any OpenAI-style function spec,
+becomes a `ToolSpec`, so a selector compiled on one tool set runs on another.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+# Keys of a JSON schema that cost prompt tokens and tell a model nothing.
+_NOISE_KEYS = {"title", "additionalProperties", "$schema"}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    @classmethod
+    def from_any(cls, tool: BaseTool | Mapping[str, Any] | ToolSpec) -> ToolSpec:
+        if isinstance(tool, ToolSpec):
+            return tool
+        if isinstance(tool, BaseTool):
+            fn = convert_to_openai_tool(tool)["function"]
+        elif "function" in tool:  # OpenAI {"type": "function", "function": {...}}
+            fn = dict(tool["function"])
+        else:
+            fn = dict(tool)
+        if not fn.get("name"):
+            raise ValueError(f"tool spec without a name: {tool!r}")
+        params = fn.get("parameters") or {"type": "object", "properties": {}}
+        return cls(name=str(fn["name"]), description=str(fn.get("description", "")), parameters=_clean(params))
+
+    def render(self) -> str:
+        return json.dumps(
+            {"name": self.name, "description": self.description, "parameters": self.parameters},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+
+def _clean(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _clean(v) for k, v in schema.items() if k not in _NOISE_KEYS}
+    if isinstance(schema, list):
+        return [_clean(v) for v in schema]
+    return schema
+
+
+def to_specs(tools: Iterable[BaseTool | Mapping[str, Any] | ToolSpec]) -> list[ToolSpec]:
+    specs = [ToolSpec.from_any(t) for t in tools]
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate tool names: {names}")
+    return specs
+
+
+def render_tools(specs: Iterable[ToolSpec]) -> str:
+    return "\n".join(spec.render() for spec in specs)
+
+
+@dataclass(frozen=True)
+class CheckedCall:
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RejectedCall:
+    name: str
+    args: Any
+    reason: str
+
+
+def validate_calls(
+    raw_calls: Iterable[Any], specs: Iterable[ToolSpec]
+) -> tuple[list[CheckedCall], list[RejectedCall]]:
+    """Keep the calls whose tool exists and whose arguments validate; reject the rest.
+
+    Rejected calls are never executed; they are reported so the graph can say so.
+    Duplicate calls (same tool, same arguments) are kept once.
+    """
+    by_name = {s.name: s for s in specs}
+    accepted: list[CheckedCall] = []
+    rejected: list[RejectedCall] = []
+    seen: set[str] = set()
+    for raw in raw_calls:
+        name = getattr(raw, "name", None) if not isinstance(raw, Mapping) else raw.get("name")
+        args = getattr(raw, "args", None) if not isinstance(raw, Mapping) else raw.get("args", {})
+        if args is None:
+            args = {}
+        spec = by_name.get(str(name))
+        if spec is None:
+            rejected.append(RejectedCall(str(name), args, "unknown tool"))
+            continue
+        if not isinstance(args, dict):
+            rejected.append(RejectedCall(spec.name, args, "arguments are not an object"))
+            continue
+        try:
+            jsonschema.validate(args, spec.parameters)
+        except jsonschema.ValidationError as exc:
+            rejected.append(RejectedCall(spec.name, args, f"invalid arguments: {exc.message}"))
+            continue
+        allowed = set(spec.parameters.get("properties", {}))
+        if allowed and (extra := set(args) - allowed):
+            rejected.append(RejectedCall(spec.name, args, f"unknown arguments: {sorted(extra)}"))
+            continue
+        key = json.dumps([spec.name, args], sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        accepted.append(CheckedCall(spec.name, args))
+    return accepted, rejected

@@ -1,0 +1,58 @@
+"""The agent graph: select tools -> run them in parallel -> synthesize -> critique/refine.
+
+    intake ─► select ─┬─► run_<tool> (one per call, in parallel via Send, cached) ─┐
+                      └──────────────────────────────────────────────────────────► synthesize
+    synthesize ─► critique ─┬─ accept ──────────► finalize ─► END
+                            ├─ refine ──► refine ─► critique
+                            └─ need more info ──► select
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.tools import BaseTool
+from langgraph.cache.base import BaseCache
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from graphs.context import Context
+from graphs.state import AgentState, InputState
+from nodes.critique import critique, refine
+from nodes.execute import cache_policy, executor_node_name, make_executor
+from nodes.finalize import finalize
+from nodes.intake import intake
+from nodes.retry import LM_RETRY
+from nodes.routing import after_critique, after_intake, after_select, after_synthesize
+from nodes.select import make_select
+from nodes.synthesize import synthesize
+from runtime.cache import build_cache
+from tools import TOOLS
+
+
+def build_graph(tools: Sequence[BaseTool] = TOOLS, cache: BaseCache[Any] | None = None) -> CompiledStateGraph:
+    builder = StateGraph(AgentState, input_schema=InputState, context_schema=Context)
+    builder.add_node("intake", intake)
+    builder.add_node("select", make_select(tools), retry_policy=LM_RETRY)
+    executors = [executor_node_name(t.name) for t in tools]
+    for tool in tools:
+        builder.add_node(executor_node_name(tool.name), make_executor(tool), cache_policy=cache_policy(tool))
+    builder.add_node("synthesize", synthesize, retry_policy=LM_RETRY)
+    builder.add_node("critique", critique, retry_policy=LM_RETRY)
+    builder.add_node("refine", refine, retry_policy=LM_RETRY)
+    builder.add_node("finalize", finalize)
+
+    builder.add_edge(START, "intake")
+    builder.add_conditional_edges("intake", after_intake, ["select", END])
+    builder.add_conditional_edges("select", after_select, [*executors, "synthesize"])
+    for name in executors:
+        builder.add_edge(name, "synthesize")
+    builder.add_conditional_edges("synthesize", after_synthesize, ["critique", "finalize"])
+    builder.add_conditional_edges("critique", after_critique, ["select", "refine", "finalize"])
+    builder.add_edge("refine", "critique")
+    builder.add_edge("finalize", END)
+    return builder.compile(cache=cache if cache is not None else build_cache(), name="agent")
+
+
+graph = build_graph()

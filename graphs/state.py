@@ -1,0 +1,56 @@
+"""What the graph carries between nodes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+
+def extend_or_reset(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
+    """Append a node's items; `None` clears the list (a new question starts clean)."""
+    if right is None:
+        return []
+    return [*(left or []), *right]
+
+
+class ToolCall(TypedDict):
+    call_id: str
+    name: str
+    args: dict[str, Any]
+
+
+class ToolResult(TypedDict):
+    call_id: str
+    name: str
+    args: dict[str, Any]
+    output: str | None
+    error: str | None
+    seconds: float
+
+
+class InputState(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class AgentState(InputState, total=False):
+    question: str
+    conversation: str
+    pending_calls: list[ToolCall]
+    rejected_calls: Annotated[list[dict[str, Any]], extend_or_reset]
+    results: Annotated[list[ToolResult], extend_or_reset]
+    rounds: int
+    draft: str
+    verdict: str
+    critique: str
+    refinements: int
+    answer: str
+    error: str | None
+    usage: Annotated[list[dict[str, Any]], extend_or_reset]
+
+
+class ExecutorInput(TypedDict):
+    """What `Send` hands one tool executor: only the call, so equal calls share a cache key."""
+
+    call: ToolCall

@@ -1,0 +1,106 @@
+"""Tool executor nodes: one per tool, each run by `Send` and cached by LangGraph's node cache."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
+from langgraph.types import CachePolicy
+
+from graphs.state import ExecutorInput, ToolCall, ToolResult
+from runtime.settings import get_settings
+
+
+def executor_node_name(tool_name: str) -> str:
+    return f"run_{tool_name}"
+
+
+def tool_version(tool: BaseTool) -> str:
+    return str((tool.metadata or {}).get("version", "0"))
+
+
+def tool_ttl(tool: BaseTool) -> int:
+    """Seconds a result stays cached: settings override the tool's default; 0 = never cached."""
+    override = get_settings().tool_ttls.get(tool.name)
+    return int(override if override is not None else (tool.metadata or {}).get("ttl", 0))
+
+
+def cache_key(tool: BaseTool) -> Callable[[ExecutorInput], str]:
+    """The key is the tool, its version and its arguments only (not the call id), so equal calls
+    from any thread share one entry and a new tool version never reads an old one."""
+    version = tool_version(tool)
+
+    def key(inp: ExecutorInput) -> str:
+        return json.dumps([tool.name, version, inp["call"]["args"]], sort_keys=True, default=str)
+
+    return key
+
+
+def cache_policy(tool: BaseTool) -> CachePolicy[Callable[[ExecutorInput], str]] | None:
+    ttl = tool_ttl(tool)
+    return CachePolicy(key_func=cache_key(tool), ttl=ttl) if ttl > 0 else None
+
+
+def _finish(tool: BaseTool, call: ToolCall, value: Any, error: str | None, started: float) -> dict[str, Any]:
+    output = None if error else (value if isinstance(value, str) else json.dumps(value, default=str))
+    seconds = round(time.perf_counter() - started, 4)
+    result: ToolResult = {
+        "call_id": call["call_id"], "name": tool.name, "args": call["args"],
+        "output": output, "error": error, "seconds": seconds,
+    }  # fmt: skip
+    get_stream_writer()({"event": "tool_finished", "call_id": call["call_id"], "name": tool.name, "error": error,
+                         "seconds": seconds})  # fmt: skip
+    return {"results": [result]}
+
+
+def _describe(tool: BaseTool, exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"{tool.name} timed out after {get_settings().tool_timeout_s:g}s"
+    # A ValueError (ToolInputError included) already reads as a message for the user.
+    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+
+
+def _start(tool: BaseTool, call: ToolCall) -> float:
+    get_stream_writer()({"event": "tool_started", "call_id": call["call_id"], "name": tool.name, "args": call["args"]})
+    return time.perf_counter()
+
+
+# Sync tools run here, so a hanging one costs a worker thread, not the run: the caller
+# stops waiting at the timeout and records an error.
+_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="tool")
+
+
+def make_executor(tool: BaseTool) -> Runnable[ExecutorInput, dict[str, Any]]:
+    """A node that runs one call of `tool`, from sync (`invoke`) and async (`ainvoke`) graphs alike.
+
+    A tool's failure is data for the answer, never a crash of the run.
+    """
+
+    def run_sync(inp: ExecutorInput) -> dict[str, Any]:
+        call = inp["call"]
+        started = _start(tool, call)
+        ctx = contextvars.copy_context()
+        try:
+            value = _POOL.submit(ctx.run, tool.invoke, call["args"]).result(timeout=get_settings().tool_timeout_s)
+        except Exception as exc:
+            return _finish(tool, call, None, _describe(tool, exc), started)
+        return _finish(tool, call, value, None, started)
+
+    async def run_async(inp: ExecutorInput) -> dict[str, Any]:
+        call = inp["call"]
+        started = _start(tool, call)
+        try:
+            value = await asyncio.wait_for(tool.ainvoke(call["args"]), timeout=get_settings().tool_timeout_s)
+        except Exception as exc:
+            return _finish(tool, call, None, _describe(tool, exc), started)
+        return _finish(tool, call, value, None, started)
+
+    return RunnableLambda(run_sync, afunc=run_async, name=executor_node_name(tool.name))

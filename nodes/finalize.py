@@ -1,0 +1,14 @@
+"""Last node of a turn: the accepted draft becomes the answer and joins the conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+
+from graphs.state import AgentState
+
+
+def finalize(state: AgentState) -> dict[str, Any]:
+    answer = state.get("draft", "").strip() or "I could not produce an answer."
+    return {"answer": answer, "messages": [AIMessage(content=answer)]}

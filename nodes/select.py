@@ -1,0 +1,61 @@
+"""The tool-selector node: a compiled DSPy ChainOfThought proposes validated tool calls."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dspy
+from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from dspy_programs.tool_specs import to_specs
+from graphs.context import Context
+from graphs.state import AgentState, ToolCall
+from nodes.prompting import format_conversation, format_results, lm_for, program_for
+from nodes.usage import UsageMeter
+
+
+def offered_tools(tools: Sequence[BaseTool], context: Context | None) -> list[BaseTool]:
+    """The tools the selector may see: a tool the user may not use is never offered."""
+    allowed = context.allowed_tools if context else None
+    return [t for t in tools if allowed is None or t.name in allowed]
+
+
+def make_select(tools: Sequence[BaseTool]) -> Callable[[AgentState, Runtime[Context]], dict[str, Any]]:
+    def select(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+        return select_calls(tools, state, runtime.context or Context())
+
+    return select
+
+
+def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Context) -> dict[str, Any]:
+    specs = to_specs(offered_tools(tools, ctx))
+    messages = state.get("messages", [])
+    conversation = format_conversation(messages[:-1])
+    meter = UsageMeter("select")
+    selector = program_for("selector", ctx)
+    with dspy.context(lm=lm_for("selector", ctx), callbacks=[meter], track_usage=True):
+        pred = selector(
+            question=state["question"],
+            tools=specs,
+            conversation=conversation,
+            gathered=format_results(state.get("results", [])),
+        )
+    already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("results", [])}
+    calls: list[ToolCall] = [
+        {"call_id": uuid.uuid4().hex[:12], "name": c.name, "args": c.args}
+        for c in pred.calls
+        if (c.name, repr(sorted(c.args.items()))) not in already
+    ][: ctx.max_calls_per_round]
+    rejected = [{"name": r.name, "args": r.args, "reason": r.reason} for r in pred.rejected]
+    get_stream_writer()({"event": "tools_selected", "calls": calls, "rejected": rejected})
+    return {
+        "conversation": conversation,
+        "pending_calls": calls,
+        "rejected_calls": rejected,
+        "rounds": state.get("rounds", 0) + 1,
+        "usage": [meter.summary(pred)],
+    }

@@ -1,0 +1,135 @@
+"""`ask "question"`: run the agent and show its progress live, then the answer.
+
+Talks to the served graph (`langgraph dev`) through langgraph_sdk when one answers at
+LANGGRAPH_URL, and otherwise runs the graph in this process; both render the same events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:2124"
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Renderer:
+    """Turns stream chunks (mode, data) into one line of progress each."""
+
+    def __init__(self, out: Any = sys.stderr) -> None:
+        self.out = out
+        self.answer: str | None = None
+
+    def line(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def handle(self, mode: str, data: Any) -> None:
+        if mode == "custom" and isinstance(data, dict):
+            event = data.get("event")
+            if event == "tools_selected":
+                calls = data.get("calls") or []
+                names = ", ".join(f"{c['name']}({_short(c['args'], 80)})" for c in calls) or "none"
+                self.line(f"▸ tools selected: {names}")
+                for r in data.get("rejected") or []:
+                    self.line(f"  ✗ rejected {r['name']}: {r['reason']}")
+            elif event == "tool_finished":
+                status = f"error: {data['error']}" if data.get("error") else "ok"
+                self.line(f"  ✓ {data['name']} finished in {data.get('seconds', 0):.2f}s ({status})")
+            elif event == "critique":
+                self.line(f"▸ critique: {data.get('verdict')} — {_short(data.get('critique', ''))}")
+            elif event == "answer_token":
+                pass
+        elif mode == "updates" and isinstance(data, dict):
+            meta = data.get("__metadata__") or {}
+            for node, update in data.items():
+                if node == "__metadata__" or not isinstance(update, dict):
+                    continue
+                if node.startswith("run_"):
+                    for r in update.get("results") or []:
+                        hit = " (cache hit)" if meta.get("cached") else ""
+                        outcome = f"error: {r['error']}" if r.get("error") else _short(r.get("output"))
+                        self.line(f"  • {r['name']} → {outcome}{hit}")
+                elif node == "synthesize":
+                    self.line("▸ draft written")
+                elif node == "refine":
+                    self.line("▸ draft refined")
+                if "answer" in update and update["answer"]:
+                    self.answer = update["answer"]
+
+
+async def _remote_stream(url: str, question: str, context: dict[str, Any]) -> AsyncIterator[tuple[str, Any]]:
+    from langgraph_sdk import get_client
+
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    async for part in client.runs.stream(
+        thread["thread_id"],
+        "agent",
+        input={"messages": [{"role": "user", "content": question}]},
+        context=context,
+        stream_mode=["updates", "custom"],
+    ):
+        yield part.event, part.data
+
+
+async def _local_stream(question: str, context: dict[str, Any]) -> AsyncIterator[tuple[str, Any]]:
+    from graphs.agent import graph
+    from graphs.context import Context
+
+    async for mode, data in graph.astream(
+        {"messages": [{"role": "user", "content": question}]},
+        context=Context(**context),
+        stream_mode=["updates", "custom"],
+    ):
+        yield mode, data
+
+
+def server_up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/ok", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def ask(question: str, url: str, context: dict[str, Any], local: bool) -> int:
+    renderer = Renderer()
+    use_server = not local and server_up(url)
+    renderer.line(f"▸ asking {'the server at ' + url if use_server else 'the in-process graph'}")
+    stream = _remote_stream(url, question, context) if use_server else _local_stream(question, context)
+    async for mode, data in stream:
+        if mode == "error":
+            renderer.line(f"error: {_short(data, 500)}")
+            return 1
+        renderer.handle(mode, data)
+    print(renderer.answer or "(no answer)")
+    return 0
+
+
+def ask_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ask", description="Ask the agent a question and watch it work.")
+    parser.add_argument("question")
+    parser.add_argument("--url", default=os.environ.get("LANGGRAPH_URL", DEFAULT_URL))
+    parser.add_argument("--local", action="store_true", help="run the graph in this process even if a server is up")
+    parser.add_argument("--no-critique", action="store_true")
+    args = parser.parse_args(argv)
+    context: dict[str, Any] = {"critique": not args.no_critique}
+    try:
+        return asyncio.run(ask(args.question, args.url, context, args.local))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(ask_main())

@@ -1,0 +1,86 @@
+"""Language models per role, for DSPy and for LangChain, from one settings object.
+
+Both libraries reach the model over the same OpenAI-compatible HTTP API, whether it is
+OpenAI, another hosted endpoint, or the embedded llama.cpp server.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+
+import dspy
+from langchain_openai import ChatOpenAI
+
+from runtime.local_model import MODELS
+from runtime.settings import Role, Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    model: str
+    base_url: str | None
+    api_key: str
+
+    @property
+    def slug(self) -> str:
+        """Directory-safe name of the model, used to find its compiled programs."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.model.split("/")[-1]).strip("_").lower()
+
+
+def endpoint(role: Role, settings: Settings | None = None, model: str | None = None) -> Endpoint:
+    s = settings or get_settings()
+    base_url = s.role_base_url(role)
+    model = model or s.role_model(role)
+    if base_url:
+        return Endpoint(model or "default", base_url, s.llm_api_key or s.openai_api_key or "not-needed")
+    if s.openai_api_key:
+        return Endpoint(model or s.openai_default_model, None, s.openai_api_key)
+    return Endpoint(model or MODELS[s.local_model].name, s.local_base_url, "local")
+
+
+_lms: dict[tuple[Endpoint, int], dspy.LM] = {}
+_lock = threading.Lock()
+
+
+def dspy_lm(
+    role: Role, settings: Settings | None = None, *, model: str | None = None, max_tokens: int | None = None
+) -> dspy.LM:
+    """One `dspy.LM` per endpoint, shared by threads (LMs are thread-safe; `dspy.configure` is not,
+    so nodes pass this LM per call with `dspy.context(lm=...)`)."""
+    s = settings or get_settings()
+    ep = endpoint(role, s, model)
+    tokens = max_tokens or s.lm_max_tokens
+    with _lock:
+        lm = _lms.get((ep, tokens))
+        if lm is None:
+            lm = dspy.LM(
+                f"openai/{ep.model}",
+                api_base=ep.base_url,
+                api_key=ep.api_key,
+                temperature=0.0,
+                max_tokens=tokens,
+                timeout=s.lm_timeout_s,
+                num_retries=2,
+                cache=s.dspy_cache,
+            )
+            _lms[(ep, tokens)] = lm
+    return lm
+
+
+def chat_model(role: Role, settings: Settings | None = None, **kwargs: object) -> ChatOpenAI:
+    s = settings or get_settings()
+    ep = endpoint(role, s)
+    return ChatOpenAI(
+        model=ep.model,
+        base_url=ep.base_url,
+        api_key=ep.api_key,  # type: ignore[arg-type]
+        temperature=0.0,
+        timeout=s.lm_timeout_s,
+        max_retries=2,
+        **kwargs,  # type: ignore[arg-type]
+    )

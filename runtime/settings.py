@@ -1,0 +1,87 @@
+"""One settings object, read from the environment and `.env`.
+
+Every knob a deployer can turn lives here, so the README's table of environment
+variables can be checked against a single class.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Role = Literal["selector", "synthesizer", "critic", "refiner"]
+ROLES: tuple[Role, ...] = ("selector", "synthesizer", "critic", "refiner")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # --- models -----------------------------------------------------------------
+    # Any OpenAI-compatible endpoint: set LLM_BASE_URL (and LLM_API_KEY if it needs one).
+    # With OPENAI_API_KEY and no base URL, OpenAI itself is used.
+    # With neither, the embedded local model is served by llama.cpp on LOCAL_MODEL_PORT.
+    openai_api_key: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    openai_default_model: str = "gpt-4o-mini"
+
+    # Per-role overrides (model routing): e.g. SELECTOR_MODEL=gpt-4o-mini, SYNTHESIZER_MODEL=gpt-4o.
+    selector_model: str | None = None
+    synthesizer_model: str | None = None
+    critic_model: str | None = None
+    refiner_model: str | None = None
+    selector_base_url: str | None = None
+    synthesizer_base_url: str | None = None
+    critic_base_url: str | None = None
+    refiner_base_url: str | None = None
+
+    local_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
+    local_model_host: str = "127.0.0.1"
+    local_model_port: int = 8080
+    local_model_ctx: int = 8192
+    local_model_threads: int = 0  # 0: all cores
+    model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "models")
+    lm_timeout_s: float = 120.0
+    lm_max_tokens: int = 512
+
+    # --- caches -----------------------------------------------------------------
+    redis_url: str | None = None
+    dspy_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "dspy")
+    dspy_cache: bool = True
+    # Per-tool TTL overrides in seconds, e.g. TOOL_TTLS='{"http_api": 30}'. 0 = never cached.
+    tool_ttls: dict[str, int] = Field(default_factory=dict)
+
+    # --- tools ------------------------------------------------------------------
+    http_tool_base_url: str = "http://127.0.0.1:2124/demo-api"
+    http_tool_allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"])
+    tool_timeout_s: float = 10.0
+
+    # --- graph bounds -------------------------------------------------------------
+    max_question_chars: int = 8000
+    langgraph_port: int = 2124
+
+    def role_model(self, role: Role) -> str | None:
+        return getattr(self, f"{role}_model") or self.llm_model
+
+    def role_base_url(self, role: Role) -> str | None:
+        return getattr(self, f"{role}_base_url") or self.llm_base_url
+
+    @property
+    def uses_local_model(self) -> bool:
+        return not self.llm_base_url and not self.openai_api_key
+
+    @property
+    def local_base_url(self) -> str:
+        return f"http://{self.local_model_host}:{self.local_model_port}/v1"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

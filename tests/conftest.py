@@ -1,0 +1,25 @@
+"""Shared fixtures: a scripted LM wired into every graph node, and small fake tools."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from runtime.settings import get_settings
+from tests.support.scripted_lm import ScriptedLM
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def scripted_lm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLM:
+    """Every node's LM becomes this scripted LM (the programs, adapters and parsing stay real)."""
+    lm = ScriptedLM()
+    monkeypatch.setattr("nodes.prompting.dspy_lm", lambda role, settings=None, model=None, max_tokens=None: lm)
+    return lm

@@ -1,0 +1,103 @@
+"""A scripted language model: deterministic answers chosen from the prompt, no network.
+
+It speaks DSPy's ChatAdapter format, so the real programs, adapters and parsing run
+unchanged. The default script follows simple rules written into the question:
+- the selector calls every offered tool whose name appears in the question, with the
+  JSON arguments that follow the name (`calculator{"expression": "2+2"}`), or none;
+  with results already gathered it calls nothing more;
+- the synthesizer echoes the tool results;
+- the critic answers `accept`, unless the question contains `#refine` or `#more`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import dspy
+from dspy.clients.engines.dummy_engine import AsyncDummyEngine, DummyEngine
+from dspy.utils.dummies import DummyLM
+
+FIELD = re.compile(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n\n\[\[ ## |\Z)", re.S)
+Script = Callable[[str, dict[str, str]], dict[str, Any]]
+
+
+def role_of(system: str) -> str:
+    if "`tool_calls`" in system:
+        return "selector"
+    if "`verdict`" in system:
+        return "critic"
+    if "`critique`" in system:
+        return "refiner"
+    return "synthesizer"
+
+
+def input_fields(user: str) -> dict[str, str]:
+    return {m.group(1): m.group(2).strip() for m in FIELD.finditer(user)}
+
+
+def _offered(tools_text: str) -> list[dict[str, Any]]:
+    specs = []
+    for line in tools_text.splitlines():
+        try:
+            specs.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return specs
+
+
+def default_script(role: str, fields: dict[str, str]) -> dict[str, Any]:
+    question = fields.get("question", "")
+    if role == "selector":
+        calls = []
+        if not fields.get("gathered"):
+            for spec in _offered(fields.get("tools", "")):
+                match = re.search(re.escape(spec["name"]) + r"(\{.*?\})?(?=\s|$|[?.!,])", question)
+                if not match:
+                    continue
+                args = json.loads(match.group(1)) if match.group(1) else {}
+                calls.append({"name": spec["name"], "args": args})
+        return {"reasoning": "scripted", "tool_calls": {"tool_calls": calls}}
+    if role == "synthesizer":
+        results = fields.get("tool_results", "")
+        return {"answer": f"Scripted answer. {results}".strip()}
+    if role == "critic":
+        verdict = "refine" if "#refine" in question else "need_more_info" if "#more" in question else "accept"
+        return {"reasoning": "scripted", "verdict": verdict, "critique": f"scripted {verdict}"}
+    return {"answer": f"Refined: {fields.get('draft', '')}"}
+
+
+class _ScriptEngine(DummyEngine):
+    def _complete_messages(self, messages: list[dict[str, Any]]) -> Any:
+        owner: ScriptedLM = self.owner
+        system = next((m["content"] for m in messages if m["role"] == "system"), "")
+        role = role_of(system)
+        fields = input_fields(messages[-1]["content"])
+        owner.calls.append((role, fields))
+        owner.answers = {"": owner.script(role, fields)}
+        return super()._complete_messages(messages)
+
+
+class ScriptedLM(DummyLM):
+    """DSPy's DummyLM with answers computed from the prompt by a script."""
+
+    def __init__(self, script: Script = default_script) -> None:
+        super().__init__({})
+        self.script = script
+        self.calls: list[tuple[str, dict[str, str]]] = []
+        self._engine_spec = _ScriptEngine(self)
+        self._async_engine_spec = AsyncDummyEngine(self._engine_spec)
+
+    def roles(self) -> list[str]:
+        return [role for role, _ in self.calls]
+
+
+def format_reply(outputs: dict[str, Any]) -> str:
+    """The reply text for an OpenAI-compatible scripted server (see scripted_server.py)."""
+    lm = DummyLM({})
+    return str(lm._format_answer_fields(outputs))
+
+
+__all__ = ["ScriptedLM", "default_script", "dspy", "format_reply", "input_fields", "role_of"]

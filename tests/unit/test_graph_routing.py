@@ -1,0 +1,154 @@
+"""Every routing branch of the agent graph, driven by a scripted LM."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from langchain_core.tools import StructuredTool
+from langgraph.cache.memory import InMemoryCache
+from pydantic import BaseModel, Field
+
+from graphs.agent import build_graph
+from graphs.context import Context
+from tests.support.scripted_lm import ScriptedLM
+
+
+class TextArgs(BaseModel):
+    text: str = Field(description="any text")
+
+
+def make_tool(name: str, fn: Any, ttl: int = 60) -> StructuredTool:
+    return StructuredTool.from_function(
+        func=fn, name=name, description=f"{name} tool", args_schema=TextArgs, metadata={"version": "1", "ttl": ttl}
+    )
+
+
+def ask(graph: Any, question: str, **ctx: Any) -> dict[str, Any]:
+    result: dict[str, Any] = graph.invoke({"messages": [{"role": "user", "content": question}]}, context=Context(**ctx))
+    return result
+
+
+def test_no_tool_goes_straight_to_synthesize(scripted_lm: ScriptedLM) -> None:
+    calls: list[str] = []
+    graph = build_graph([make_tool("echo", lambda text: calls.append(text) or text)], cache=InMemoryCache())
+    out = ask(graph, "Hello there!")
+    assert calls == []
+    assert scripted_lm.roles() == ["selector", "synthesizer", "critic"]
+    assert out["answer"].startswith("Scripted answer")
+    assert out["messages"][-1].content == out["answer"]
+
+
+def test_two_tools_run_in_parallel(scripted_lm: ScriptedLM) -> None:
+    # Each tool waits for the other at a barrier: the run only completes if both run at once.
+    barrier = threading.Barrier(2, timeout=10)
+
+    def meet(text: str) -> str:
+        barrier.wait()
+        return text.upper()
+
+    graph = build_graph([make_tool("alpha", meet), make_tool("beta", meet)], cache=InMemoryCache())
+    out = ask(graph, 'use alpha{"text": "a"} and beta{"text": "b"}')
+    outputs = sorted((r["name"], r["output"], r["error"]) for r in out["results"])
+    assert outputs == [("alpha", "A", None), ("beta", "B", None)]
+
+
+def test_invalid_arguments_are_rejected_not_executed(scripted_lm: ScriptedLM) -> None:
+    calls: list[str] = []
+    graph = build_graph([make_tool("echo", lambda text: calls.append(text) or text)], cache=InMemoryCache())
+    out = ask(graph, 'echo{"text": 5, "extra": 1}')
+    assert calls == []
+    assert out["rejected_calls"] and out["rejected_calls"][0]["name"] == "echo"
+    assert "not run" in scripted_lm.calls[1][1]["tool_results"]
+
+
+def test_tool_error_is_recorded_and_answered(scripted_lm: ScriptedLM) -> None:
+    def boom(text: str) -> str:
+        raise RuntimeError("disk on fire")
+
+    graph = build_graph([make_tool("boom", boom)], cache=InMemoryCache())
+    out = ask(graph, 'boom{"text": "x"}')
+    assert out["results"][0]["error"] == "RuntimeError: disk on fire"
+    assert "disk on fire" in out["answer"]
+
+
+def test_accept_ends_after_one_critique(scripted_lm: ScriptedLM) -> None:
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    ask(graph, 'echo{"text": "hi"}')
+    assert scripted_lm.roles() == ["selector", "synthesizer", "critic"]
+
+
+def test_refine_loop_is_bounded(scripted_lm: ScriptedLM) -> None:
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    out = ask(graph, "please #refine", max_refinements=2)
+    assert scripted_lm.roles() == ["selector", "synthesizer", "critic", "refiner", "critic", "refiner", "critic"]
+    assert out["refinements"] == 2
+    assert out["answer"].startswith("Refined: Refined:")
+
+
+def test_need_more_info_goes_back_to_select_and_is_bounded(scripted_lm: ScriptedLM) -> None:
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    out = ask(graph, "#more please", max_tool_rounds=3, max_refinements=0)
+    assert scripted_lm.roles().count("selector") == 3
+    assert out["rounds"] == 3
+
+
+def test_critique_off_skips_the_critic(scripted_lm: ScriptedLM) -> None:
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    ask(graph, "#refine", critique=False)
+    assert scripted_lm.roles() == ["selector", "synthesizer"]
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", "\x00\x01\x02"])
+def test_empty_question_gets_a_clear_error_without_lm_calls(scripted_lm: ScriptedLM, question: str) -> None:
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    out = ask(graph, question)
+    assert "empty" in out["error"]
+    assert scripted_lm.calls == []
+
+
+def test_huge_question_is_refused(scripted_lm: ScriptedLM) -> None:
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    out = ask(graph, "x" * 1_000_000)
+    assert "limit" in out["error"]
+    assert scripted_lm.calls == []
+
+
+def test_disallowed_tool_is_never_offered_or_run(scripted_lm: ScriptedLM) -> None:
+    calls: list[str] = []
+    graph = build_graph([make_tool("secret", lambda text: calls.append(text) or text)], cache=InMemoryCache())
+    ask(graph, 'secret{"text": "x"}', allowed_tools=[])
+    assert calls == []
+    assert "secret" not in scripted_lm.calls[0][1]["tools"]
+
+
+def test_identical_call_is_served_from_the_node_cache(scripted_lm: ScriptedLM) -> None:
+    calls: list[str] = []
+    graph = build_graph([make_tool("echo", lambda text: calls.append(text) or text)], cache=InMemoryCache())
+    ask(graph, 'echo{"text": "same"}')
+    ask(graph, 'echo{"text": "same"}')
+    assert calls == ["same"]
+
+
+def test_ttl_zero_is_never_cached(scripted_lm: ScriptedLM) -> None:
+    calls: list[str] = []
+    graph = build_graph([make_tool("echo", lambda text: calls.append(text) or text, ttl=0)], cache=InMemoryCache())
+    ask(graph, 'echo{"text": "same"}')
+    ask(graph, 'echo{"text": "same"}')
+    assert calls == ["same", "same"]
+
+
+def test_conversation_carries_over_between_turns(scripted_lm: ScriptedLM) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from nodes.execute import make_executor  # noqa: F401  (graph import side effects)
+
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    graph = graph.builder.compile(checkpointer=InMemorySaver(), cache=InMemoryCache())
+    cfg = {"configurable": {"thread_id": "t1"}}
+    graph.invoke({"messages": [{"role": "user", "content": "first question"}]}, cfg, context=Context())
+    graph.invoke({"messages": [{"role": "user", "content": "second question"}]}, cfg, context=Context())
+    selector_fields = [f for role, f in scripted_lm.calls if role == "selector"]
+    assert "user: first question" in selector_fields[1]["conversation"]
+    assert "assistant: Scripted answer" in selector_fields[1]["conversation"]
