@@ -1,7 +1,7 @@
 """Plain-Python use of the tool selector, outside the graph.
 
-    from dspy_programs import select_tools
-    calls = select_tools("What is 17% of 2,340?", [calculator, convert_units])
+from dspy_programs import select_tools
+calls = select_tools("What is 17% of 2,340?", [calculator, convert_units])
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ def load_program(name: str, model_slug: str, root: Path = COMPILED_DIR) -> tuple
     return program, f"compiled ({meta.get('optimizer', 'unknown optimizer')})"
 
 
-def save_program(program: dspy.Module, name: str, model_slug: str, meta: dict[str, Any], root: Path = COMPILED_DIR) -> Path:
+def save_program(
+    program: dspy.Module, name: str, model_slug: str, meta: dict[str, Any], root: Path = COMPILED_DIR
+) -> Path:
     path = program_path(name, model_slug, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     program.save(str(path))

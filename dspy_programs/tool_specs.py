@@ -51,7 +51,16 @@ class ToolSpec:
 
 def _clean(schema: Any) -> Any:
     if isinstance(schema, dict):
-        return {k: _clean(v) for k, v in schema.items() if k not in _NOISE_KEYS}
+        return {
+            # Under "properties" the keys are argument names (a parameter may be called "title").
+            k: (
+                {name: _clean(sub) for name, sub in v.items()}
+                if k == "properties" and isinstance(v, dict)
+                else _clean(v)
+            )
+            for k, v in schema.items()
+            if k not in _NOISE_KEYS
+        }
     if isinstance(schema, list):
         return [_clean(v) for v in schema]
     return schema
@@ -82,9 +91,7 @@ class RejectedCall:
     reason: str
 
 
-def validate_calls(
-    raw_calls: Iterable[Any], specs: Iterable[ToolSpec]
-) -> tuple[list[CheckedCall], list[RejectedCall]]:
+def validate_calls(raw_calls: Iterable[Any], specs: Iterable[ToolSpec]) -> tuple[list[CheckedCall], list[RejectedCall]]:
     """Keep the calls whose tool exists and whose arguments validate; reject the rest.
 
     Rejected calls are never executed; they are reported so the graph can say so.

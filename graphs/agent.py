@@ -1,10 +1,10 @@
 """The agent graph: select tools -> run them in parallel -> synthesize -> critique/refine.
 
-    intake ─► select ─┬─► run_<tool> (one per call, in parallel via Send, cached) ─┐
-                      └──────────────────────────────────────────────────────────► synthesize
-    synthesize ─► critique ─┬─ accept ──────────► finalize ─► END
-                            ├─ refine ──► refine ─► critique
-                            └─ need more info ──► select
+intake ─► select ─┬─► run_<tool> (one per call, in parallel via Send, cached) ─┐
+                  └──────────────────────────────────────────────────────────► synthesize
+synthesize ─► critique ─┬─ accept ──────────► finalize ─► END
+                        ├─ refine ──► refine ─► critique
+                        └─ need more info ──► select
 """
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ from runtime.cache import build_cache
 from tools import TOOLS
 
 
-def build_graph(tools: Sequence[BaseTool] = TOOLS, cache: BaseCache[Any] | None = None) -> CompiledStateGraph:
-    builder = StateGraph(AgentState, input_schema=InputState, context_schema=Context)
+def build_graph(
+    tools: Sequence[BaseTool] = TOOLS, cache: BaseCache[Any] | None = None
+) -> CompiledStateGraph[AgentState, Context, InputState, AgentState]:
+    builder: StateGraph[AgentState, Context, InputState, AgentState] = StateGraph(
+        AgentState, input_schema=InputState, context_schema=Context
+    )
     builder.add_node("intake", intake)
     builder.add_node("select", make_select(tools), retry_policy=LM_RETRY)
     executors = [executor_node_name(t.name) for t in tools]

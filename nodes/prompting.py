@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+
 import dspy
 from langchain_core.messages import AnyMessage
 

@@ -18,4 +18,6 @@ def is_transient(exc: Exception) -> bool:
     return False
 
 
-LM_RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, backoff_factor=2.0, max_interval=8.0, retry_on=is_transient)
+LM_RETRY = RetryPolicy(
+    max_attempts=3, initial_interval=1.0, backoff_factor=2.0, max_interval=8.0, retry_on=is_transient
+)

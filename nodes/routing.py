@@ -14,7 +14,7 @@ from nodes.execute import executor_node_name
 
 
 def after_intake(state: AgentState) -> Literal["select", "__end__"]:
-    return END if state.get("error") else "select"
+    return "__end__" if state.get("error") else "select"
 
 
 def after_select(state: AgentState) -> list[Send] | Literal["synthesize"]:

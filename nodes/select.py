@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import dspy
 from langchain_core.tools import BaseTool
@@ -24,7 +24,13 @@ def offered_tools(tools: Sequence[BaseTool], context: Context | None) -> list[Ba
     return [t for t in tools if allowed is None or t.name in allowed]
 
 
-def make_select(tools: Sequence[BaseTool]) -> Callable[[AgentState, Runtime[Context]], dict[str, Any]]:
+class SelectNode(Protocol):
+    def __call__(self, state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]: ...
+
+
+def make_select(tools: Sequence[BaseTool]) -> SelectNode:
+    """The select node over a given tool list (the graph's tools; tests pass their own)."""
+
     def select(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         return select_calls(tools, state, runtime.context or Context())
 
@@ -46,7 +52,7 @@ def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Context) -> 
         )
     already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("results", [])}
     calls: list[ToolCall] = [
-        {"call_id": uuid.uuid4().hex[:12], "name": c.name, "args": c.args}
+        ToolCall(call_id=uuid.uuid4().hex[:12], name=c.name, args=c.args)
         for c in pred.calls
         if (c.name, repr(sorted(c.args.items()))) not in already
     ][: ctx.max_calls_per_round]

@@ -8,8 +8,8 @@ so runs continue uncached; it is used again as soon as it answers.
 from __future__ import annotations
 
 import json
-from collections import deque
 import logging
+from collections import deque
 from typing import Any
 
 from langgraph.cache.base import BaseCache

@@ -65,7 +65,7 @@ class Renderer:
                     self.line("▸ draft written")
                 elif node == "refine":
                     self.line("▸ draft refined")
-                if "answer" in update and update["answer"]:
+                if update.get("answer"):
                     self.answer = update["answer"]
 
 
@@ -74,10 +74,11 @@ async def _remote_stream(url: str, question: str, context: dict[str, Any]) -> As
 
     client = get_client(url=url)
     thread = await client.threads.create()
+    payload: dict[str, Any] = {"messages": [{"role": "user", "content": question}]}
     async for part in client.runs.stream(
         thread["thread_id"],
         "agent",
-        input={"messages": [{"role": "user", "content": question}]},
+        input=payload,
         context=context,
         stream_mode=["updates", "custom"],
     ):
@@ -85,14 +86,14 @@ async def _remote_stream(url: str, question: str, context: dict[str, Any]) -> As
 
 
 async def _local_stream(question: str, context: dict[str, Any]) -> AsyncIterator[tuple[str, Any]]:
+    from langgraph.types import StreamMode
+
     from graphs.agent import graph
     from graphs.context import Context
 
-    async for mode, data in graph.astream(
-        {"messages": [{"role": "user", "content": question}]},
-        context=Context(**context),
-        stream_mode=["updates", "custom"],
-    ):
+    payload: dict[str, Any] = {"messages": [{"role": "user", "content": question}]}
+    modes: list[StreamMode] = ["updates", "custom"]
+    async for mode, data in graph.astream(payload, context=Context(**context), stream_mode=modes):
         yield mode, data
 
 

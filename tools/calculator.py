@@ -36,6 +36,11 @@ CONSTANTS: Final[dict[str, float]] = {"pi": math.pi, "e": math.e}
 _LOOKALIKES: Final = str.maketrans({"\u00d7": "*", "\u00f7": "/", "\u2212": "-", "\u2013": "-"})
 _ALLOWED_CHARS: Final = re.compile(r"[0-9A-Za-z+\-*/%^()., \t]*")
 _THOUSANDS: Final = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?=[^\w,]|$)")
+# A letter glued to a number ("2pi", "1if") is never valid arithmetic, and Python's tokenizer
+# would print a SyntaxWarning to stderr for some of them; refusing up front keeps logs clean.
+_GLUED_LETTER: Final = re.compile(
+    r"(?<![\w.])(?>0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[A-Za-z]"
+)
 # "17%" is a percentage only when written against the number and followed by an operator,
 # a closing bracket, a comma or the end; "10 % 3" and "10%3" stay the modulo operator.
 _PERCENT: Final = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?|\.\d+)%(?=\s*(?:$|[-+*/),]))")
@@ -186,11 +191,13 @@ def _strip_thousands(text: str) -> str:
 
 
 def normalize(expression: str) -> str:
-    """Rewrite the friendly notations (thousands commas, 17%, ^, x) into Python syntax."""
+    """Rewrite the friendly notations (thousands commas, 17%, ^, ×) into Python syntax."""
     text = expression.translate(_LOOKALIKES).strip()
     if not _ALLOWED_CHARS.fullmatch(text):
         bad = next(ch for ch in text if not _ALLOWED_CHARS.fullmatch(ch))
         raise ToolInputError(f"unsupported character {bad!r} in expression")
+    if glued := _GLUED_LETTER.search(text):
+        raise ToolInputError(f"a letter follows a number in {glued.group(0)!r}; write 2*pi, not 2pi")
     text = _strip_thousands(text)
     text = _PERCENT.sub(r"(\1/100)", text)
     return text.replace("^", "**")

@@ -19,7 +19,8 @@ from tools.errors import ToolInputError
 from tools.http_url import MAX_PATH_CHARS, build_url
 
 MAX_RESPONSE_BYTES: Final = 1_000_000
-_HEADERS: Final = {"Accept": "application/json"}
+# identity: the 1 MB cap counts decoded bytes, so a small gzip body cannot balloon past it unseen.
+_HEADERS: Final = {"Accept": "application/json", "Accept-Encoding": "identity"}
 
 
 class HttpApiArgs(BaseModel):
@@ -58,10 +59,9 @@ def _append(body: bytearray, chunk: bytes) -> None:
 
 def _decode(body: bytes, path: str) -> str:
     try:
-        data = json.loads(body)
-    except ValueError:
-        raise ToolInputError(f"the API answered {path} with something other than JSON") from None
-    return json.dumps(data, ensure_ascii=False)
+        return json.dumps(json.loads(body), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        raise ToolInputError(f"the API answered {path} with something other than usable JSON") from None
 
 
 def fetch(path: str, transport: httpx.BaseTransport | None = None) -> str:

@@ -15,7 +15,7 @@ from tools.errors import ToolInputError
 from tools.number_format import format_number, round_sig
 
 # Building a registry parses pint's definition files (~0.1 s), so one is shared.
-UREG: Final[pint.UnitRegistry] = pint.UnitRegistry()
+UREG: Final[pint.UnitRegistry[Any]] = pint.UnitRegistry()
 
 MAX_VALUE: Final = 1e15
 MAX_UNIT_CHARS: Final = 40

@@ -26,7 +26,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def langgraph_dev(env: dict[str, str] | None = None, timeout: float = 180.0, config: str = "langgraph.json") -> Iterator[str]:
+def langgraph_dev(
+    env: dict[str, str] | None = None, timeout: float = 180.0, config: str = "langgraph.json"
+) -> Iterator[str]:
     """Run `langgraph dev` on a free loopback port; yield its base URL."""
     port = free_port()
     exe = shutil.which("langgraph", path=os.path.dirname(sys.executable))
@@ -43,7 +45,9 @@ def langgraph_dev(env: dict[str, str] | None = None, timeout: float = 180.0, con
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"langgraph dev exited with {proc.returncode}:\n{Path(log.name).read_text()[-4000:]}")
+                raise RuntimeError(
+                    f"langgraph dev exited with {proc.returncode}:\n{Path(log.name).read_text()[-4000:]}"
+                )
             try:
                 if httpx.get(f"{url}/ok", timeout=1).status_code == 200:
                     break
@@ -62,5 +66,3 @@ def langgraph_dev(env: dict[str, str] | None = None, timeout: float = 180.0, con
         server_log = Path(log.name).read_text(errors="replace")
         if os.environ.get("SHOW_SERVER_LOG"):
             print(server_log[-20000:])
-
-

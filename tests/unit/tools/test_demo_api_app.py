@@ -7,7 +7,14 @@ from starlette.testclient import TestClient
 from tools.demo_api import DATA_PATH, app, create_app
 
 SAMPLE = {
-    "orders": {"A1001": {"status": "shipped", "items": [{"sku": "NW-ARM-200", "qty": 1}], "carrier": "UPS", "eta": "2026-02-06"}},
+    "orders": {
+        "A1001": {
+            "status": "shipped",
+            "items": [{"sku": "NW-ARM-200", "qty": 1}],
+            "carrier": "UPS",
+            "eta": "2026-02-06",
+        }
+    },
     "inventory": {"NW-ARM-200": {"name": "Osprey", "in_stock": 12, "warehouse": "Reno"}},
     "services": {"billing": {"status": "operational", "uptime_30d": 99.95}},
 }

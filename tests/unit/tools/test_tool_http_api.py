@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.settings import get_settings
 import tools.http_api as http_module
+from runtime.settings import get_settings
 from tools.errors import ToolInputError
 from tools.http_api import MAX_RESPONSE_BYTES, afetch, fetch, http_api
 from tools.http_url import build_url, validate_path
@@ -33,6 +33,8 @@ def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"id": "A1001", "status": "shipped"})
     if path == "/big":
         return httpx.Response(200, content=b"[" + b"1," * MAX_RESPONSE_BYTES + b"1]")
+    if path == "/deep":
+        return httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000)
     if path == "/html":
         return httpx.Response(200, text="<html>hi</html>")
     if path == "/moved":
@@ -63,7 +65,8 @@ async def test_async_fetch_returns_json_text() -> None:
     [
         ("/orders/X", "not found: /orders/X"),
         ("/big", "too large"),
-        ("/html", "other than JSON"),
+        ("/html", "other than usable JSON"),
+        ("/deep", "other than usable JSON"),
         ("/moved", "redirect"),
         ("/broken", "HTTP 500"),
         ("/slow", "did not answer"),

@@ -49,7 +49,7 @@ def test_tool_input_error_is_a_value_error() -> None:
 
 
 def test_outputs_are_json_serialisable_strings() -> None:
-    calls = {
+    calls: dict[str, dict[str, object]] = {
         "calculator": {"expression": "1 + 1"},
         "convert_units": {"value": 1, "from_unit": "km", "to_unit": "m"},
         "date_calculator": {"operation": "weekday", "date": "2026-03-14"},

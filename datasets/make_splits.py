@@ -1,0 +1,98 @@
+"""Assign a deterministic, stratified train/dev/test split to every dataset record.
+
+Run from anywhere: ``python datasets/make_splits.py``. The split of a record depends only
+on the seed, the record ids and the stratum of each record, never on an existing ``split``
+field, so re-running the script rewrites the files unchanged (idempotent).
+
+Method (systematic stratified sampling): records are grouped by stratum, each stratum is
+shuffled with a seeded RNG, the strata are concatenated in sorted order, and the records
+are dealt out along the repeating pattern train, test, dev, train, test. This gives 40/20/40
+overall and keeps every stratum within one record of its 40/20/40 share.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SEED = 2026
+PATTERN: tuple[str, ...] = ("train", "test", "dev", "train", "test")
+DATASETS_DIR = Path(__file__).resolve().parent
+
+Record = dict[str, Any]
+
+
+def _tool_selection_stratum(rec: Record) -> str:
+    return str(rec["category"])
+
+
+def _answers_stratum(rec: Record) -> str:
+    return f"{rec['tools'][0]}|{rec['answer_type']}"
+
+
+def _critique_stratum(rec: Record) -> str:
+    return str(rec["verdict"])
+
+
+STRATA: dict[str, Callable[[Record], str]] = {
+    "tool_selection.jsonl": _tool_selection_stratum,
+    "answers.jsonl": _answers_stratum,
+    "critique.jsonl": _critique_stratum,
+}
+
+
+def read_jsonl(path: Path) -> list[Record]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def write_jsonl(path: Path, records: list[Record]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def assign_splits(records: list[Record], stratum_of: Callable[[Record], str], salt: str) -> dict[str, str]:
+    """Return {record id: split} for the given records."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for rec in records:
+        groups[stratum_of(rec)].append(str(rec["id"]))
+    ordered: list[str] = []
+    for stratum in sorted(groups):
+        ids = sorted(groups[stratum])
+        random.Random(f"{SEED}:{salt}:{stratum}").shuffle(ids)
+        ordered.extend(ids)
+    return {rec_id: PATTERN[i % len(PATTERN)] for i, rec_id in enumerate(ordered)}
+
+
+def split_file(name: str, stratum_of: Callable[[Record], str]) -> dict[str, int]:
+    path = DATASETS_DIR / name
+    records = read_jsonl(path)
+    ids = [str(r["id"]) for r in records]
+    if len(ids) != len(set(ids)):
+        raise SystemExit(f"{name}: duplicate ids, cannot split")
+    splits = assign_splits(records, stratum_of, salt=name)
+    counts: dict[str, int] = defaultdict(int)
+    out: list[Record] = []
+    for rec in records:
+        rec = {k: v for k, v in rec.items() if k != "split"}
+        rec["split"] = splits[str(rec["id"])]
+        counts[rec["split"]] += 1
+        out.append(rec)
+    write_jsonl(path, out)
+    return dict(counts)
+
+
+def main() -> None:
+    for name, stratum_of in STRATA.items():
+        counts = split_file(name, stratum_of)
+        summary = ", ".join(f"{s}={counts.get(s, 0)}" for s in ("train", "dev", "test"))
+        print(f"{name}: {sum(counts.values())} records ({summary})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""`optimize`: compile a DSPy program against the labeled data and save it for the graph.
+
+    optimize --program selector --optimizer bootstrap
+    optimize --program all --optimizer labeled
+
+Reads the train split to compile and the dev split to score; never the test split.
+Saves DSPy's JSON state (no pickle) plus a metadata file, under
+dspy_programs/compiled/<model>/variants/, and makes it the active program for that model
+when its dev score beats the active one (or with --activate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dspy
+
+import runtime  # noqa: F401  (offline defaults before any library import)
+from dspy_programs import data
+from dspy_programs.metrics import critique_metric, selection_metric
+from dspy_programs.programs import ToolSelector
+from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
+from nodes.usage import UsageMeter
+from runtime.models import dspy_lm, endpoint
+from runtime.settings import Role
+
+log = logging.getLogger("optimize")
+
+OPTIMIZERS = ("labeled", "bootstrap", "random_search", "mipro", "gepa")
+COMPILABLE = ("selector", "synthesizer", "critic")
+DATA_FILES = {"selector": "tool_selection.jsonl", "critic": "critique.jsonl", "synthesizer": "critique.jsonl"}
+
+
+def synthesis_metric(example: Any, pred: Any, trace: Any = None, *_: Any) -> float | bool:
+    """Every number in the reference answer appears in the prediction (the facts are carried over)."""
+    import re
+
+    numbers = set(re.findall(r"\d+(?:\.\d+)?", str(example.answer).replace(",", "")))
+    got = set(re.findall(r"\d+(?:\.\d+)?", str(getattr(pred, "answer", "")).replace(",", "")))
+    score = len(numbers & got) / len(numbers) if numbers else 1.0
+    return score >= 1.0 if trace is not None else score
+
+
+@dataclass(frozen=True)
+class Task:
+    examples: Callable[[data.Split], list[dspy.Example]]
+    metric: Callable[..., float | bool]
+
+
+TASKS: dict[str, Task] = {
+    "selector": Task(data.selection_examples, selection_metric),
+    "critic": Task(data.critique_examples, critique_metric),
+    "synthesizer": Task(data.synthesis_examples, synthesis_metric),
+}
+
+
+def make_optimizer(name: str, metric: Callable[..., Any], args: argparse.Namespace, lm: dspy.LM) -> Any:
+    if name == "labeled":
+        return dspy.LabeledFewShot(k=args.demos)
+    if name == "bootstrap":
+        return dspy.BootstrapFewShot(
+            metric=metric, max_bootstrapped_demos=args.demos, max_labeled_demos=args.labeled, max_rounds=1
+        )
+    if name == "random_search":
+        return dspy.BootstrapFewShotWithRandomSearch(
+            metric=metric, max_bootstrapped_demos=args.demos, max_labeled_demos=args.labeled,
+            num_candidate_programs=args.candidates, num_threads=args.threads,
+        )  # fmt: skip
+    if name == "mipro":
+        return dspy.MIPROv2(
+            metric=metric, auto=args.auto, num_threads=args.threads, seed=args.seed,
+            max_bootstrapped_demos=args.demos, max_labeled_demos=args.labeled, prompt_model=lm, task_model=lm,
+        )  # fmt: skip
+    if name == "gepa":
+        return dspy.GEPA(metric=_gepa_metric(metric), auto=args.auto, num_threads=args.threads, reflection_lm=lm,
+                         seed=args.seed)  # fmt: skip
+    raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
+
+
+def _gepa_metric(metric: Callable[..., Any]) -> Callable[..., Any]:
+    def with_feedback(gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None) -> Any:
+        score = float(metric(gold, pred))
+        expected = json.dumps(getattr(gold, "expected_calls", getattr(gold, "verdict", "")), default=str)
+        feedback = "correct" if score >= 1 else f"expected {expected}"
+        return dspy.Prediction(score=score, feedback=feedback)
+
+    return with_feedback
+
+
+def score(program: dspy.Module, examples: list[dspy.Example], metric: Callable[..., Any], lm: dspy.LM,
+          threads: int) -> float:  # fmt: skip
+    evaluate = dspy.Evaluate(devset=examples, metric=metric, num_threads=threads, display_progress=True,
+                             provide_traceback=False, max_errors=len(examples) + 1)  # fmt: skip
+    with dspy.context(lm=lm):
+        result = evaluate(program)
+    return round(float(result.score), 2)
+
+
+def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
+    role: Role = "critic" if program_name == "critic" else program_name  # type: ignore[assignment]
+    lm = dspy_lm(role, model=args.model)
+    slug = endpoint(role, model=args.model).slug
+    task = TASKS[program_name]
+    train = task.examples("train")
+    # Optimizers walk the train set in order; a seeded shuffle mixes tools and categories
+    # so that the first demonstrations found are not all of one kind.
+    random.Random(args.seed).shuffle(train)
+    train = train[: args.train_limit or None]
+    dev = task.examples("dev")[: args.dev_limit or None]
+    print(f"[optimize] {program_name} with {args.optimizer} on {slug}: {len(train)} train, {len(dev)} dev",
+          file=sys.stderr, flush=True)  # fmt: skip
+    kwargs = {"adapter": args.adapter} if program_name == "selector" else {}
+    student = build(program_name, **kwargs)
+    started = time.perf_counter()
+    meter = UsageMeter("optimize")
+    with dspy.context(lm=lm, callbacks=[meter], track_usage=True):
+        before = score(student, dev, task.metric, lm, args.threads) if not args.skip_baseline else None
+        optimizer = make_optimizer(args.optimizer, task.metric, args, lm)
+        compile_kwargs: dict[str, Any] = {"trainset": train}
+        if args.optimizer in ("mipro", "gepa"):
+            compile_kwargs["valset"] = dev
+        compiled = optimizer.compile(student, **compile_kwargs)
+        after = score(compiled, dev, task.metric, lm, args.threads)
+    seconds = round(time.perf_counter() - started, 1)
+    meta: dict[str, Any] = {
+        "program": program_name, "optimizer": args.optimizer,
+        "settings": {k: getattr(args, k) for k in ("demos", "labeled", "seed", "auto", "candidates", "threads",
+                                                     "train_limit", "dev_limit")},
+        "model": slug, "dspy_version": dspy.__version__,
+        "datasets": {DATA_FILES[program_name]: data.file_hash(DATA_FILES[program_name])},
+        "train_examples": len(train), "dev_examples": len(dev),
+        "dev_score_before": before, "dev_score_after": after,
+        "lm_calls": meter.calls, "wall_seconds": seconds,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    if isinstance(compiled, ToolSelector):
+        meta["adapter"] = compiled.adapter_name
+    variant = COMPILED_DIR / slug / "variants" / f"{program_name}-{args.optimizer}.json"
+    variant.parent.mkdir(parents=True, exist_ok=True)
+    compiled.save(str(variant))
+    variant.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    active = read_meta(program_name, slug)
+    better = active is None or (after or 0) > (active.get("dev_score_after") or 0)
+    if args.activate or (better and not args.no_activate):
+        shutil.copyfile(variant, program_path(program_name, slug))
+        meta_path(program_name, slug).write_text(json.dumps(meta, indent=2) + "\n")
+        meta["activated"] = True
+    print(f"[optimize] {program_name}: dev {before} -> {after} in {seconds}s, {meter.calls} LM calls; "
+          f"saved {variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant}"
+          f"{' (active)' if meta.get('activated') else ''}", file=sys.stderr, flush=True)  # fmt: skip
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="optimize", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--program", choices=[*COMPILABLE, "all"], default="selector")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="bootstrap")
+    parser.add_argument("--model", default=None, help="model name (default: the configured model for the role)")
+    parser.add_argument("--adapter", choices=["chat", "json"], default="chat", help="selector prompt format")
+    parser.add_argument("--demos", type=int, default=4, help="max bootstrapped demos (k for labeled)")
+    parser.add_argument("--labeled", type=int, default=4, help="max labeled demos")
+    parser.add_argument("--candidates", type=int, default=4, help="random_search: candidate programs")
+    parser.add_argument("--auto", choices=["light", "medium", "heavy"], default="light", help="MIPROv2/GEPA budget")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--train-limit", type=int, default=0, help="use only the first N train examples")
+    parser.add_argument("--dev-limit", type=int, default=0, help="score on only the first N dev examples")
+    parser.add_argument("--skip-baseline", action="store_true", help="do not score the uncompiled program first")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--activate", action="store_true", help="make it the graph's program whatever its score")
+    group.add_argument("--no-activate", action="store_true", help="save the variant only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    programs = COMPILABLE if args.program == "all" else (args.program,)
+    for name in programs:
+        compile_one(name, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""The labeled datasets as DSPy examples, by split.
+
+The split of every record is fixed in the data files (datasets/make_splits.py, seed 2026);
+the compile step reads only train and dev, never test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import dspy
+
+from dspy_programs.tool_specs import ToolSpec, render_tools, to_specs
+
+DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
+Split = Literal["train", "dev", "test"]
+
+
+def read_jsonl(name: str, root: Path = DATASETS_DIR) -> list[dict[str, Any]]:
+    path = root / name
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def file_hash(name: str, root: Path = DATASETS_DIR) -> str:
+    return hashlib.sha256((root / name).read_bytes()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def shipped_specs() -> tuple[ToolSpec, ...]:
+    from tools import TOOLS
+
+    return tuple(to_specs(TOOLS))
+
+
+def toolset_specs(toolset: str, root: Path = DATASETS_DIR) -> list[ToolSpec]:
+    if toolset == "shipped":
+        return list(shipped_specs())
+    unseen = json.loads((root / "unseen_tools.json").read_text())
+    if toolset not in unseen:
+        raise ValueError(f"unknown toolset {toolset!r}")
+    return to_specs(unseen[toolset])
+
+
+def format_history(history: list[dict[str, str]]) -> str:
+    return "\n".join(f"{turn['role']}: {turn['content']}" for turn in history)
+
+
+def selection_examples(split: Split | None, root: Path = DATASETS_DIR) -> list[dspy.Example]:
+    rendered: dict[str, str] = {}
+    examples = []
+    for row in read_jsonl("tool_selection.jsonl", root):
+        if split and row.get("split") != split:
+            continue
+        toolset = row.get("toolset", "shipped")
+        if toolset not in rendered:
+            rendered[toolset] = render_tools(toolset_specs(toolset, root))
+        examples.append(
+            dspy.Example(
+                id=row["id"],
+                question=row["question"],
+                conversation=format_history(row.get("history", [])),
+                gathered="",
+                tools=rendered[toolset],
+                toolset=toolset,
+                category=row.get("category", ""),
+                expected_calls=row["expected_calls"],
+                tool_calls={"tool_calls": row["expected_calls"]},
+                reasoning="",
+            ).with_inputs("question", "conversation", "gathered", "tools")
+        )
+    return examples
+
+
+def answer_rows(split: Split | None, root: Path = DATASETS_DIR) -> list[dict[str, Any]]:
+    return [r for r in read_jsonl("answers.jsonl", root) if not split or r.get("split") == split]
+
+
+def critique_examples(split: Split | None, root: Path = DATASETS_DIR) -> list[dspy.Example]:
+    return [
+        dspy.Example(
+            id=r["id"], question=r["question"], tool_results=r["tool_results"], draft=r["draft"],
+            verdict=r["verdict"], critique=r["critique"],
+        ).with_inputs("question", "tool_results", "draft")
+        for r in read_jsonl("critique.jsonl", root)
+        if not split or r.get("split") == split
+    ]  # fmt: skip
+
+
+def synthesis_examples(split: Split | None, root: Path = DATASETS_DIR) -> list[dspy.Example]:
+    """Synthesizer examples: the critique drafts that were accepted are good answers to imitate."""
+    return [
+        dspy.Example(
+            id=r["id"], question=r["question"], tool_results=r["tool_results"], conversation="", answer=r["draft"]
+        ).with_inputs("question", "tool_results", "conversation")
+        for r in read_jsonl("critique.jsonl", root)
+        if r["verdict"] == "accept" and (not split or r.get("split") == split)
+    ]

@@ -1,0 +1,74 @@
+"""The baseline the compiled selector must beat: the model's own tool calling.
+
+This is what LangChain's agents do: `bind_tools` sends the tool schemas in the request's
+`tools` field and the server renders them with the model's own chat template. llama.cpp's
+server returns Qwen's call as JSON text in `content` (`<tool_call>{...}</tool_call>`)
+rather than in `tool_calls`, so calls are read from either place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from dspy_programs.tool_specs import CheckedCall, RejectedCall, ToolSpec, validate_calls
+
+SYSTEM = "You are a helpful assistant. Call tools only when they are needed to answer."
+
+
+def _openai_tool(spec: ToolSpec) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": spec.name, "description": spec.description,
+                                             "parameters": spec.parameters}}  # fmt: skip
+
+
+def _json_values(text: str) -> list[Any]:
+    """Every top-level JSON object or array in `text` (fenced, tagged, or one per line)."""
+    decoder = json.JSONDecoder()
+    values, i = [], 0
+    while i < len(text):
+        if text[i] in "{[":
+            try:
+                value, end = decoder.raw_decode(text, i)
+            except json.JSONDecodeError:
+                i += 1
+                continue
+            values.append(value)
+            i = end
+        else:
+            i += 1
+    return values
+
+
+def parse_content_calls(content: str) -> list[dict[str, Any]]:
+    """Tool calls written as JSON text in the reply's content."""
+    calls: list[dict[str, Any]] = []
+    for value in _json_values(content):
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and "name" in item:
+                args = item.get("arguments", item.get("args", item.get("parameters", {})))
+                if isinstance(args, str):
+                    with contextlib.suppress(json.JSONDecodeError):
+                        args = json.loads(args)
+                calls.append({"name": item["name"], "args": args})
+    return calls
+
+
+def native_select(
+    model: BaseChatModel, question: str, specs: Sequence[ToolSpec], history: Sequence[dict[str, str]] = ()
+) -> tuple[list[CheckedCall], list[RejectedCall]]:
+    bound = model.bind_tools([_openai_tool(s) for s in specs])
+    messages: list[BaseMessage] = [SystemMessage(SYSTEM)]
+    for turn in history:
+        messages.append(HumanMessage(turn["content"]) if turn["role"] == "user" else AIMessage(turn["content"]))
+    messages.append(HumanMessage(question))
+    reply = bound.invoke(messages)
+    assert isinstance(reply, AIMessage)
+    raw = [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]
+    if not raw and isinstance(reply.content, str):
+        raw = parse_content_calls(reply.content)
+    return validate_calls(raw, specs)
