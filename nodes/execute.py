@@ -16,7 +16,11 @@ from langgraph.config import get_stream_writer
 from langgraph.types import CachePolicy
 
 from graphs.state import ExecutorInput, ToolCall, ToolResult
+from runtime.audit import Outcome, audit_tool_call
+from runtime.circuit import breaker_for
+from runtime.identity import permitted_tools
 from runtime.settings import get_settings
+from tools.errors import ToolUnavailableError
 
 
 def executor_node_name(tool_name: str) -> str:
@@ -68,6 +72,37 @@ def _describe(tool: BaseTool, exc: BaseException) -> str:
     return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
 
 
+def _is_failure(exc: BaseException) -> bool:
+    """Does this error count toward the circuit breaker? Bad input from the model does not."""
+    return isinstance(exc, (TimeoutError, ToolUnavailableError)) or not isinstance(exc, ValueError)
+
+
+def _refuse(tool: BaseTool, call: ToolCall) -> tuple[Outcome, str] | None:
+    """Why this call must not run, checked before the tool is touched; None lets it run.
+
+    Permissions come from the verified user (defense in depth: the selector never offers a
+    forbidden tool either). An open circuit refuses without calling the tool.
+    """
+    permitted = permitted_tools()
+    if permitted is not None and tool.name not in permitted:
+        return "denied", f"{tool.name} is not permitted for this user"
+    breaker = breaker_for(tool.name)
+    if not breaker.allow():
+        return "circuit_open", breaker.refusal()
+    return None
+
+
+def _settle(tool: BaseTool, call: ToolCall, exc: BaseException | None, started: float) -> None:
+    breaker_for(tool.name).record(failed=exc is not None and _is_failure(exc))
+    audit_tool_call(tool.name, call["args"], outcome="error" if exc else "ok",
+                    seconds=round(time.perf_counter() - started, 4))  # fmt: skip
+
+
+def _refused(tool: BaseTool, call: ToolCall, refusal: tuple[Outcome, str], started: float) -> dict[str, Any]:
+    audit_tool_call(tool.name, call["args"], outcome=refusal[0], seconds=0.0)
+    return _finish(tool, call, None, refusal[1], started)
+
+
 def _start(tool: BaseTool, call: ToolCall) -> float:
     get_stream_writer()({"event": "tool_started", "call_id": call["call_id"], "name": tool.name, "args": call["args"]})
     return time.perf_counter()
@@ -87,20 +122,28 @@ def make_executor(tool: BaseTool) -> Runnable[ExecutorInput, dict[str, Any]]:
     def run_sync(inp: ExecutorInput) -> dict[str, Any]:
         call = inp["call"]
         started = _start(tool, call)
+        if refusal := _refuse(tool, call):
+            return _refused(tool, call, refusal, started)
         ctx = contextvars.copy_context()
         try:
             value = _POOL.submit(ctx.run, tool.invoke, call["args"]).result(timeout=get_settings().tool_timeout_s)
         except Exception as exc:
+            _settle(tool, call, exc, started)
             return _finish(tool, call, None, _describe(tool, exc), started)
+        _settle(tool, call, None, started)
         return _finish(tool, call, value, None, started)
 
     async def run_async(inp: ExecutorInput) -> dict[str, Any]:
         call = inp["call"]
         started = _start(tool, call)
+        if refusal := _refuse(tool, call):
+            return _refused(tool, call, refusal, started)
         try:
             value = await asyncio.wait_for(tool.ainvoke(call["args"]), timeout=get_settings().tool_timeout_s)
         except Exception as exc:
+            _settle(tool, call, exc, started)
             return _finish(tool, call, None, _describe(tool, exc), started)
+        _settle(tool, call, None, started)
         return _finish(tool, call, value, None, started)
 
     return RunnableLambda(run_sync, afunc=run_async, name=executor_node_name(tool.name))

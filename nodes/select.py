@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -16,12 +17,25 @@ from graphs.context import Context
 from graphs.state import AgentState, ToolCall
 from nodes.prompting import format_conversation, format_results, lm_for, program_for
 from nodes.usage import UsageMeter
+from runtime.identity import permitted_tools
 
 
 def offered_tools(tools: Sequence[BaseTool], context: Context | None) -> list[BaseTool]:
     """The tools the selector may see: a tool the user may not use is never offered."""
     allowed = context.allowed_tools if context else None
     return [t for t in tools if allowed is None or t.name in allowed]
+
+
+def with_user_permissions(context: Context) -> Context:
+    """Narrow the run's tools to what the verified user may call (the token's `tools` claim).
+
+    The client's `context.allowed_tools` can only narrow further: it is intersected, never trusted.
+    """
+    permitted = permitted_tools()
+    if permitted is None:
+        return context
+    allowed = permitted if context.allowed_tools is None else permitted.intersection(context.allowed_tools)
+    return dataclasses.replace(context, allowed_tools=sorted(allowed))
 
 
 class SelectNode(Protocol):
@@ -32,7 +46,7 @@ def make_select(tools: Sequence[BaseTool]) -> SelectNode:
     """The select node over a given tool list (the graph's tools; tests pass their own)."""
 
     def select(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        return select_calls(tools, state, runtime.context or Context())
+        return select_calls(tools, state, with_user_permissions(runtime.context or Context()))
 
     return select
 

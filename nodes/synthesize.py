@@ -11,12 +11,14 @@ from graphs.context import Context
 from graphs.state import AgentState
 from nodes.prompting import format_results, lm_for, program_for
 from nodes.usage import UsageMeter
+from runtime.audit import audit_cache_hits
 
 
 def synthesize(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context or Context()
     meter = UsageMeter("synthesize")
     results = state.get("results", [])
+    audit_cache_hits(state.get("pending_calls", []), results)  # the executors audited the calls they ran
     rejected = state.get("rejected_calls", [])
     tool_results = format_results(results)
     if rejected:  # the model proposed calls that failed validation: the answer should know

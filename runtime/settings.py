@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     http_tool_base_url: str = "http://127.0.0.1:2124/demo-api"
     http_tool_allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"])
     tool_timeout_s: float = 10.0
+    # Circuit breaker per tool: open after this many consecutive failures (0 = off), try again after the cooldown.
+    circuit_failure_threshold: int = 5
+    circuit_cooldown_s: float = 30.0
+
+    # --- auth and audit -----------------------------------------------------------
+    # HS256 secret for bearer JWTs (runtime/auth.py). Unset: auth is off and every request is anonymous.
+    auth_jwt_secret: SecretStr | None = None
+    # When set, tokens must carry this `aud` claim.
+    auth_jwt_audience: str | None = None
+    # Append the tool-call audit log (JSON lines, logger "agent.audit") to this file too.
+    audit_log_path: Path | None = None
 
     # --- graph bounds -------------------------------------------------------------
     max_question_chars: int = 8000

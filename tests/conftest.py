@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from runtime.circuit import reset_breakers
 from runtime.settings import get_settings
 from tests.support.scripted_lm import ScriptedLM
 
@@ -13,8 +14,10 @@ from tests.support.scripted_lm import ScriptedLM
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     get_settings.cache_clear()
+    reset_breakers()
     yield
     get_settings.cache_clear()
+    reset_breakers()
 
 
 @pytest.fixture

@@ -9,3 +9,11 @@ class ToolInputError(ValueError):
     The message is short and written for the model that made the call, so the graph can hand
     it back as the tool result and let the model correct itself; it never carries a traceback.
     """
+
+
+class ToolUnavailableError(ToolInputError):
+    """The tool's backend could not serve the call (unreachable, timed out, 5xx).
+
+    Reads like any ToolInputError to the model, but counts toward the tool's circuit breaker
+    (runtime/circuit.py): bad input is the model's mistake, an unreachable backend is not.
+    """

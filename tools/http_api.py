@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from runtime.settings import get_settings
 from tools.checked_tool import CheckedTool
-from tools.errors import ToolInputError
+from tools.errors import ToolInputError, ToolUnavailableError
 from tools.http_url import MAX_PATH_CHARS, build_url
 
 MAX_RESPONSE_BYTES: Final = 1_000_000
@@ -44,6 +44,8 @@ def _check_status(response: httpx.Response, path: str) -> None:
         raise ToolInputError(f"not found: {path}")
     if 300 <= status < 400:
         raise ToolInputError(f"the API answered {path} with a redirect ({status}); redirects are not followed")
+    if status >= 500:
+        raise ToolUnavailableError(f"the API answered {path} with HTTP {status}")
     if status >= 400:
         raise ToolInputError(f"the API answered {path} with HTTP {status}")
     declared = response.headers.get("content-length", "")
@@ -79,9 +81,9 @@ def fetch(path: str, transport: httpx.BaseTransport | None = None) -> str:
             for chunk in response.iter_bytes():
                 _append(body, chunk)
     except httpx.TimeoutException:
-        raise ToolInputError(f"the API did not answer {path} within {timeout:g} s") from None
+        raise ToolUnavailableError(f"the API did not answer {path} within {timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise ToolInputError(f"could not reach the API ({type(exc).__name__})") from None
+        raise ToolUnavailableError(f"could not reach the API ({type(exc).__name__})") from None
     return _decode(bytes(body), path)
 
 
@@ -99,9 +101,9 @@ async def afetch(path: str, transport: httpx.AsyncBaseTransport | None = None) -
             async for chunk in response.aiter_bytes():
                 _append(body, chunk)
     except httpx.TimeoutException:
-        raise ToolInputError(f"the API did not answer {path} within {timeout:g} s") from None
+        raise ToolUnavailableError(f"the API did not answer {path} within {timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise ToolInputError(f"could not reach the API ({type(exc).__name__})") from None
+        raise ToolUnavailableError(f"could not reach the API ({type(exc).__name__})") from None
     return _decode(bytes(body), path)
 
 
