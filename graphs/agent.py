@@ -5,6 +5,9 @@ intake ─► select ─┬─► run_<tool> (one per call, in parallel via Send
 synthesize ─► critique ─┬─ accept ──────────► finalize ─► END
                         ├─ refine ──► refine ─► critique
                         └─ need more info ──► select
+
+Every node's latency is recorded (`timed`, runtime/metrics.py); the executors' results are
+cached by tool, version and arguments (runtime/cache.py), LM responses by DSPy (runtime/lm_cache.py).
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ from nodes.routing import after_critique, after_intake, after_select, after_synt
 from nodes.select import make_select
 from nodes.synthesize import synthesize
 from runtime.cache import build_cache
+from runtime.lm_cache import configure_lm_cache
+from runtime.metrics import timed
 from tools import TOOLS
+
+# DSPy's response cache is process-global: configured here, once, by the importing thread,
+# before any node can run (see runtime/lm_cache.py for where it lives and how to turn it off).
+configure_lm_cache()
 
 
 def build_graph(
@@ -37,15 +46,16 @@ def build_graph(
     builder: StateGraph[AgentState, Context, InputState, AgentState] = StateGraph(
         AgentState, input_schema=InputState, context_schema=Context
     )
-    builder.add_node("intake", intake)
-    builder.add_node("select", make_select(tools), retry_policy=LM_RETRY)
+    builder.add_node("intake", timed("intake", intake))
+    builder.add_node("select", timed("select", make_select(tools)), retry_policy=LM_RETRY)
     executors = [executor_node_name(t.name) for t in tools]
     for tool in tools:
-        builder.add_node(executor_node_name(tool.name), make_executor(tool), cache_policy=cache_policy(tool))
-    builder.add_node("synthesize", synthesize, retry_policy=LM_RETRY)
-    builder.add_node("critique", critique, retry_policy=LM_RETRY)
-    builder.add_node("refine", refine, retry_policy=LM_RETRY)
-    builder.add_node("finalize", finalize)
+        name = executor_node_name(tool.name)
+        builder.add_node(name, timed(name, make_executor(tool)), cache_policy=cache_policy(tool))
+    builder.add_node("synthesize", timed("synthesize", synthesize), retry_policy=LM_RETRY)
+    builder.add_node("critique", timed("critique", critique), retry_policy=LM_RETRY)
+    builder.add_node("refine", timed("refine", refine), retry_policy=LM_RETRY)
+    builder.add_node("finalize", timed("finalize", finalize))
 
     builder.add_edge(START, "intake")
     builder.add_conditional_edges("intake", after_intake, ["select", END])

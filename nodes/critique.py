@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 from graphs.context import Context
 from graphs.state import AgentState
 from nodes.prompting import format_results, lm_for, program_for
+from nodes.streaming import streaming_program_for
 from nodes.usage import UsageMeter
 
 VERDICTS = ("accept", "refine", "need_more_info")
@@ -32,7 +33,7 @@ def refine(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context or Context()
     meter = UsageMeter("refine")
     with dspy.context(lm=lm_for("refiner", ctx), callbacks=[meter], track_usage=True):
-        pred = program_for("refiner", ctx)(
+        pred = streaming_program_for("refine", "refiner", ctx)(
             question=state["question"],
             tool_results=format_results(state.get("results", [])),
             draft=state["draft"],

@@ -19,7 +19,10 @@ from graphs.state import ExecutorInput, ToolCall, ToolResult
 from runtime.audit import Outcome, audit_tool_call
 from runtime.circuit import breaker_for
 from runtime.identity import permitted_tools
+from runtime.limits import tool_limiter
+from runtime.metrics import TOOL_RATE_LIMITED
 from runtime.settings import get_settings
+from tools import dates
 from tools.errors import ToolUnavailableError
 
 
@@ -39,11 +42,19 @@ def tool_ttl(tool: BaseTool) -> int:
 
 def cache_key(tool: BaseTool) -> Callable[[ExecutorInput], str]:
     """The key is the tool, its version and its arguments only (not the call id), so equal calls
-    from any thread share one entry and a new tool version never reads an old one."""
+    from any thread share one entry and a new tool version never reads an old one.
+
+    A call whose answer depends on the current date ("today") also carries today's date, so
+    its entry is never served on another day, whatever the TTL.
+    """
     version = tool_version(tool)
 
     def key(inp: ExecutorInput) -> str:
-        return json.dumps([tool.name, version, inp["call"]["args"]], sort_keys=True, default=str)
+        args = inp["call"]["args"]
+        parts: list[Any] = [tool.name, version, args]
+        if dates.is_time_dependent(args):
+            parts.append(dates.today().isoformat())
+        return json.dumps(parts, sort_keys=True, default=str)
 
     return key
 
@@ -103,6 +114,13 @@ def _refused(tool: BaseTool, call: ToolCall, refusal: tuple[Outcome, str], start
     return _finish(tool, call, None, refusal[1], started)
 
 
+def _rate_limited(tool: BaseTool) -> str:
+    """The error of a call that waited TOOL_TIMEOUT_S for its turn under the calls-per-minute limit."""
+    TOOL_RATE_LIMITED.labels(tool.name).inc()
+    limit = get_settings().tool_rate_per_minute(tool.name)
+    return f"{tool.name} is rate limited ({limit:g} calls per minute); try again shortly"
+
+
 def _start(tool: BaseTool, call: ToolCall) -> float:
     get_stream_writer()({"event": "tool_started", "call_id": call["call_id"], "name": tool.name, "args": call["args"]})
     return time.perf_counter()
@@ -124,6 +142,9 @@ def make_executor(tool: BaseTool) -> Runnable[ExecutorInput, dict[str, Any]]:
         started = _start(tool, call)
         if refusal := _refuse(tool, call):
             return _refused(tool, call, refusal, started)
+        limiter = tool_limiter(tool.name)
+        if limiter is not None and not limiter.acquire_within(get_settings().tool_timeout_s):
+            return _finish(tool, call, None, _rate_limited(tool), started)
         ctx = contextvars.copy_context()
         try:
             value = _POOL.submit(ctx.run, tool.invoke, call["args"]).result(timeout=get_settings().tool_timeout_s)
@@ -138,6 +159,9 @@ def make_executor(tool: BaseTool) -> Runnable[ExecutorInput, dict[str, Any]]:
         started = _start(tool, call)
         if refusal := _refuse(tool, call):
             return _refused(tool, call, refusal, started)
+        limiter = tool_limiter(tool.name)
+        if limiter is not None and not await limiter.aacquire_within(get_settings().tool_timeout_s):
+            return _finish(tool, call, None, _rate_limited(tool), started)
         try:
             value = await asyncio.wait_for(tool.ainvoke(call["args"]), timeout=get_settings().tool_timeout_s)
         except Exception as exc:

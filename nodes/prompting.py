@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dspy
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, BaseMessage, trim_messages
+from langsmith import traceable
 
 from dspy_programs.store import PROGRAM_CACHE
 from graphs.context import Context
 from graphs.state import ToolResult
 from runtime.models import dspy_lm, endpoint
-from runtime.settings import Role
+from runtime.settings import Role, get_settings
+from runtime.tokens import count_tokens, encoding
 
-# A tool result longer than this is cut, with a marker, so one tool cannot flood the prompt.
-MAX_RESULT_CHARS = 2000
+# A tool result longer than TOOL_RESULT_MAX_TOKENS is cut, with this marker, so one tool cannot
+# flood the prompt.
 TRUNCATED = " …[truncated]"
 
 
@@ -27,13 +29,38 @@ def lm_for(role: Role, context: Context | None) -> dspy.LM:
     return dspy_lm(role, model=role_model(role, context))
 
 
-def program_for(name: Role, context: Context | None) -> dspy.Module:
+def module_for(name: Role, context: Context | None) -> dspy.Module:
     """The compiled program for the model this role runs on (zero-shot when none is compiled)."""
     return PROGRAM_CACHE.get(name, endpoint(name, model=role_model(name, context)).slug)
 
 
-def truncate(text: str, limit: int = MAX_RESULT_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
+def program_for(name: Role, context: Context | None) -> Callable[..., dspy.Prediction]:
+    """`module_for`, traced: calling it runs the program as a LangSmith run."""
+    return traced(module_for(name, context), name)
+
+
+def traced(program: Callable[..., dspy.Prediction], name: str) -> Callable[..., dspy.Prediction]:
+    """`program` wrapped in LangSmith's `traceable`. DSPy programs are not LangChain runnables, so
+    without it their calls would be missing from a trace; `traceable` nests the run under the
+    current LangGraph node through the context, and with tracing off it only checks a flag."""
+    return traceable(run_type="chain", name=f"dspy.{name}")(program)
+
+
+def truncate(text: str, max_tokens: int | None = None) -> str:
+    """`text` cut to `max_tokens` tokens (default TOOL_RESULT_MAX_TOKENS), marker included."""
+    limit = max_tokens if max_tokens is not None else get_settings().tool_result_max_tokens
+    if len(text) <= limit:  # a token is at least one character: short text is never counted
+        return text
+    tokens = encoding().encode(text, disallowed_special=())
+    if len(tokens) <= limit:
+        return text
+    keep = max(0, limit - count_tokens(TRUNCATED))
+    return encoding().decode(tokens[:keep]) + TRUNCATED
+
+
+def conversation_budget(role: Role, context: Context | None) -> int:
+    """Tokens of earlier conversation the role's model gets (CONVERSATION_BUDGETS per model)."""
+    return get_settings().conversation_budget(endpoint(role, model=role_model(role, context)).model)
 
 
 def format_results(results: Sequence[ToolResult]) -> str:
@@ -45,10 +72,28 @@ def format_results(results: Sequence[ToolResult]) -> str:
     return "\n".join(lines)
 
 
-def format_conversation(messages: Sequence[AnyMessage]) -> str:
-    lines = []
-    for m in messages:
-        role = {"human": "user", "ai": "assistant"}.get(m.type)
-        if role and isinstance(m.content, str) and m.content:
-            lines.append(f"{role}: {m.content}")
-    return "\n".join(lines)
+def _line(m: BaseMessage) -> str | None:
+    role = {"human": "user", "ai": "assistant"}.get(m.type)
+    return f"{role}: {m.content}" if role and isinstance(m.content, str) and m.content else None
+
+
+def _message_tokens(messages: list[BaseMessage]) -> int:
+    # Counted as they will be formatted (one line each, newline included), not as chat messages.
+    return sum(count_tokens(line) + 1 for m in messages if (line := _line(m)) is not None)
+
+
+def trim_conversation(messages: Sequence[AnyMessage], max_tokens: int) -> list[BaseMessage]:
+    """The most recent messages that fit in `max_tokens`, starting on a user turn."""
+    kept: list[BaseMessage] = [m for m in messages if _line(m) is not None]
+    if not kept:
+        return []
+    return trim_messages(kept, max_tokens=max(0, max_tokens), token_counter=_message_tokens, strategy="last",
+                         start_on="human", allow_partial=False)  # fmt: skip
+
+
+def format_conversation(messages: Sequence[AnyMessage], max_tokens: int | None = None) -> str:
+    """Earlier turns as `user: ...`/`assistant: ...` lines, oldest dropped first to fit `max_tokens`
+    (default CONVERSATION_TOKEN_BUDGET)."""
+    budget = max_tokens if max_tokens is not None else get_settings().conversation_token_budget
+    return "\n".join(line for m in trim_conversation(messages, budget) if (line := _line(m)) is not None)
+

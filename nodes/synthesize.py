@@ -9,7 +9,8 @@ from langgraph.runtime import Runtime
 
 from graphs.context import Context
 from graphs.state import AgentState
-from nodes.prompting import format_results, lm_for, program_for
+from nodes.prompting import format_results, lm_for
+from nodes.streaming import streaming_program_for
 from nodes.usage import UsageMeter
 from runtime.audit import audit_cache_hits
 
@@ -24,7 +25,7 @@ def synthesize(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if rejected:  # the model proposed calls that failed validation: the answer should know
         tool_results += "\n" + "\n".join(f"{r['name']} not run: {r['reason']}" for r in rejected)
     with dspy.context(lm=lm_for("synthesizer", ctx), callbacks=[meter], track_usage=True):
-        pred = program_for("synthesizer", ctx)(
+        pred = streaming_program_for("synthesize", "synthesizer", ctx)(
             question=state["question"], tool_results=tool_results.strip(), conversation=state.get("conversation", "")
         )
     return {"draft": str(pred.answer).strip(), "usage": [meter.summary(pred)]}

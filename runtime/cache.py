@@ -2,26 +2,45 @@
 
 Values are stored as JSON (never pickle): anything read back from Redis is parsed as
 data only. If Redis goes away mid-run the cache reads as empty and writes are dropped,
-so runs continue uncached; it is used again as soon as it answers.
+so runs continue uncached, with one warning per outage; Redis is tried again
+TOOL_CACHE_RETRY_S after the last failure and used as soon as it answers.
+
+Where the entries are: LangGraph keys a node's cached writes by the namespace
+(`__pregel_ns_writes`, <node identity>, <node name>) and a hash of the node's key function
+(nodes/execute.py: tool name, tool version, arguments, and today's date for "today" calls).
+In Redis that is `agent:toolcache:__pregel_ns_writes:__dynamic__:run_<tool>:<hash>`, so
+`cache-clear --tool <tool>` deletes `agent:toolcache:*:run_<tool>:*`.
+
+Every lookup is counted per tool (agent_tool_cache_requests_total{tool,result}); a tool
+result that carries an error is never stored, so a timeout or a refused call is retried
+on the next run instead of being served for the TTL.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import logging
+import shutil
+import threading
+import time
 from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langgraph.cache.base import BaseCache
+from langgraph.cache.base import BaseCache, FullKey, Namespace
 from langgraph.cache.memory import InMemoryCache
 from langgraph.cache.redis import RedisCache
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from runtime.metrics import TOOL_CACHE, TOOL_CACHE_ERRORS
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 CACHE_PREFIX = "agent:toolcache:"
+EXECUTOR_PREFIX = "run_"  # nodes/execute.py names a tool's executor node run_<tool>
 
 
 class JsonSerializer(SerializerProtocol):
@@ -44,19 +63,222 @@ def _sequence(obj: Any) -> list[Any]:
     raise TypeError(f"cannot cache a {type(obj).__name__} as JSON")
 
 
+class GuardedRedisCache(RedisCache[Any]):
+    """LangGraph's RedisCache, but aware of outages.
+
+    RedisCache swallows Redis errors silently, and its async methods call Redis on the event
+    loop. Here a failure logs one warning (until Redis answers again, which logs once more),
+    skips Redis for `retry_s` so a dead server costs no connect timeout per lookup, and the
+    async methods run in a worker thread so the server's loop never blocks on Redis.
+    """
+
+    def __init__(self, client: Any, *, serde: SerializerProtocol, prefix: str = CACHE_PREFIX, retry_s: float = 5.0):
+        super().__init__(client, serde=serde, prefix=prefix)
+        self.retry_s = retry_s
+        self._lock = threading.Lock()
+        self._down = False
+        self._retry_at = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._retry_at
+
+    def _failed(self, op: str, exc: BaseException) -> None:
+        TOOL_CACHE_ERRORS.labels(op).inc()
+        with self._lock:
+            self._retry_at = time.monotonic() + self.retry_s
+            if self._down:
+                return
+            self._down = True
+        log.warning("tool cache: Redis unavailable (%s: %s); running uncached until it answers", op, exc)
+
+    def _ok(self) -> None:
+        if self._down:
+            with self._lock:
+                was_down, self._down = self._down, False
+            if was_down:
+                log.warning("tool cache: Redis is back; caching again")
+
+    def get(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        if not keys or not self.available:
+            return {}
+        try:
+            raw_values = self.redis.mget([self._make_key(ns, key) for ns, key in keys])
+        except Exception as exc:
+            self._failed("get", exc)
+            return {}
+        self._ok()
+        values: dict[FullKey, Any] = {}
+        for full_key, raw in zip(keys, raw_values, strict=True):
+            if raw is None:
+                continue
+            try:
+                encoding, data = raw.split(b":", 1)
+                values[full_key] = self.serde.loads_typed((encoding.decode(), data))
+            except Exception:  # a corrupt or foreign entry reads as a miss
+                log.debug("tool cache: unreadable entry for %s", full_key, exc_info=True)
+        return values
+
+    async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        return await asyncio.to_thread(self.get, keys)
+
+    def set(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
+        if not pairs or not self.available:
+            return
+        pipe = self.redis.pipeline()
+        for (ns, key), (value, ttl) in pairs.items():
+            encoding, data = self.serde.dumps_typed(value)
+            payload = f"{encoding}:".encode() + data
+            if ttl is not None:
+                pipe.setex(self._make_key(ns, key), ttl, payload)
+            else:
+                pipe.set(self._make_key(ns, key), payload)
+        try:
+            pipe.execute()
+        except Exception as exc:
+            self._failed("set", exc)
+            return
+        self._ok()
+
+    async def aset(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
+        await asyncio.to_thread(self.set, pairs)
+
+    def delete_matching(self, pattern: str) -> int:
+        """Delete keys under our prefix matching `pattern` (SCAN, not KEYS: Redis keeps serving)."""
+        deleted = 0
+        batch: list[bytes] = []
+        for key in self.redis.scan_iter(match=self.prefix + pattern, count=500):
+            batch.append(key)
+            if len(batch) >= 500:
+                deleted += int(self.redis.delete(*batch))
+                batch = []
+        if batch:
+            deleted += int(self.redis.delete(*batch))
+        return deleted
+
+    def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        if namespaces is None:
+            self.delete_matching("*")
+            return
+        for ns in namespaces:
+            self.delete_matching(":".join(ns) + ":*" if ns else "*")
+
+    async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        await asyncio.to_thread(self.clear, namespaces)
+
+    def clear_tool(self, tool: str | None) -> int:
+        """Delete one tool's entries (every version and argument), or every entry when tool is None."""
+        return self.delete_matching("*" if tool is None else f"*:{EXECUTOR_PREFIX}{tool}:*")
+
+
+def tool_of(ns: Namespace) -> str | None:
+    node = ns[-1] if ns else ""
+    return node[len(EXECUTOR_PREFIX) :] if node.startswith(EXECUTOR_PREFIX) else None
+
+
+def _has_error(writes: Any) -> bool:
+    """True when a node's writes hold a tool result with an error (never worth caching)."""
+    try:
+        return any(
+            channel == "results" and any(isinstance(r, dict) and r.get("error") for r in value or [])
+            for channel, value in writes
+        )
+    except (TypeError, ValueError):
+        return False
+
+
+class MeteredCache(BaseCache[Any]):
+    """Delegates to the real cache; counts hits and misses per tool and never stores error results.
+
+    LangGraph asks the cache only for tasks that have a cache policy, so every key looked up
+    here is one tool call: found = hit (the executor does not run), not found = miss.
+    """
+
+    def __init__(self, inner: BaseCache[Any]) -> None:
+        super().__init__(serde=inner.serde)
+        self.inner = inner
+
+    @staticmethod
+    def _count(keys: Sequence[FullKey], found: Mapping[FullKey, Any]) -> None:
+        for key in keys:
+            tool = tool_of(key[0]) or (key[0][-1] if key[0] else "")
+            TOOL_CACHE.labels(tool, "hit" if key in found else "miss").inc()
+
+    @staticmethod
+    def _storable(pairs: Mapping[FullKey, tuple[Any, int | None]]) -> dict[FullKey, tuple[Any, int | None]]:
+        return {key: entry for key, entry in pairs.items() if not _has_error(entry[0])}
+
+    def get(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        found = self.inner.get(keys)
+        self._count(keys, found)
+        return found
+
+    async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        found = await self.inner.aget(keys)
+        self._count(keys, found)
+        return found
+
+    def set(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
+        if storable := self._storable(pairs):
+            self.inner.set(storable)
+
+    async def aset(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
+        if storable := self._storable(pairs):
+            await self.inner.aset(storable)
+
+    def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        self.inner.clear(namespaces)
+
+    async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        await self.inner.aclear(namespaces)
+
+
 _fallback_logged = False
 
 
-def build_cache(settings: Settings | None = None) -> BaseCache[Any]:
+def redis_cache(settings: Settings | None = None) -> GuardedRedisCache:
+    import redis
+
+    s = settings or get_settings()
+    if not s.redis_url:
+        raise ValueError("REDIS_URL is not set")
+    client = redis.Redis.from_url(s.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    return GuardedRedisCache(client, serde=JsonSerializer(), prefix=CACHE_PREFIX, retry_s=s.tool_cache_retry_s)
+
+
+def build_cache(settings: Settings | None = None) -> MeteredCache:
     global _fallback_logged
     s = settings or get_settings()
     if s.redis_url:
-        import redis
-
-        client = redis.Redis.from_url(s.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
         log.info("tool cache: Redis at %s", s.redis_url)
-        return RedisCache(client, serde=JsonSerializer(), prefix=CACHE_PREFIX)
+        return MeteredCache(redis_cache(s))
     if not _fallback_logged:
         log.warning("tool cache: REDIS_URL is not set; using an in-process cache (not shared between workers)")
         _fallback_logged = True
-    return InMemoryCache(serde=JsonSerializer())
+    return MeteredCache(InMemoryCache(serde=JsonSerializer()))
+
+
+def cache_clear_main(argv: list[str] | None = None) -> int:
+    """`cache-clear [--tool NAME] [--lm]`: invalidate cached tool results (in Redis) and/or DSPy's LM cache."""
+    parser = argparse.ArgumentParser(prog="cache-clear", description=cache_clear_main.__doc__)
+    parser.add_argument("--tool", help="only this tool's entries (all versions and arguments); default: every tool")
+    parser.add_argument("--lm", action="store_true", help="also delete DSPy's on-disk LM response cache")
+    args = parser.parse_args(argv)
+    s = get_settings()
+    if s.redis_url:
+        try:
+            deleted = redis_cache(s).clear_tool(args.tool)
+        except Exception as exc:
+            print(f"cache-clear: Redis at {s.redis_url} failed: {exc}")
+            return 1
+        print(f"deleted {deleted} cached result(s) of {args.tool or 'all tools'} from {s.redis_url}")
+    else:
+        print("REDIS_URL is not set: tool results are cached in each server process; restart it to clear them")
+    if args.lm:
+        shutil.rmtree(s.dspy_cache_dir, ignore_errors=True)
+        print(f"deleted the LM cache at {s.dspy_cache_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cache_clear_main())

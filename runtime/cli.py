@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -26,16 +26,38 @@ def _short(value: Any, limit: int = 160) -> str:
 
 
 class Renderer:
-    """Turns stream chunks (mode, data) into one line of progress each."""
+    """Turns stream chunks (mode, data) into one line of progress each; answer tokens are
+    written as they arrive, on one line per drafting node."""
+
+    LABELS: ClassVar[dict[str, str]] = {"synthesize": "▸ drafting: ", "refine": "▸ refining: "}
 
     def __init__(self, out: Any = sys.stderr) -> None:
         self.out = out
         self.answer: str | None = None
+        self.streaming: str | None = None  # the node whose tokens are being written
 
     def line(self, text: str) -> None:
+        self.end_tokens()
         print(text, file=self.out, flush=True)
 
+    def token(self, node: str, text: str) -> None:
+        if self.streaming != node:
+            self.end_tokens()
+            self.out.write(self.LABELS.get(node, f"▸ {node}: "))
+            self.streaming = node
+        self.out.write(text.replace("\n", " "))
+        self.out.flush()
+
+    def end_tokens(self) -> None:
+        if self.streaming is not None:
+            self.out.write("\n")
+            self.out.flush()
+            self.streaming = None
+
     def handle(self, mode: str, data: Any) -> None:
+        if mode == "custom" and isinstance(data, dict) and data.get("event") == "answer_token":
+            self.token(str(data.get("node") or "answer"), str(data.get("text") or ""))
+            return
         if mode == "custom" and isinstance(data, dict):
             event = data.get("event")
             if event == "tools_selected":
@@ -49,8 +71,6 @@ class Renderer:
                 self.line(f"  ✓ {data['name']} finished in {data.get('seconds', 0):.2f}s ({status})")
             elif event == "critique":
                 self.line(f"▸ critique: {data.get('verdict')} — {_short(data.get('critique', ''))}")
-            elif event == "answer_token":
-                pass
         elif mode == "updates" and isinstance(data, dict):
             meta = data.get("__metadata__") or {}
             for node, update in data.items():
@@ -65,6 +85,8 @@ class Renderer:
                     self.line("▸ draft written")
                 elif node == "refine":
                     self.line("▸ draft refined")
+                else:
+                    self.end_tokens()
                 if update.get("answer"):
                     self.answer = update["answer"]
 
@@ -91,7 +113,7 @@ async def _local_stream(question: str, context: dict[str, Any]) -> AsyncIterator
     from graphs.agent import graph
     from graphs.context import Context
 
-    payload: dict[str, Any] = {"messages": [{"role": "user", "content": question}]}
+    payload: Any = {"messages": [{"role": "user", "content": question}]}  # coerced to InputState by the graph
     modes: list[StreamMode] = ["updates", "custom"]
     async for mode, data in graph.astream(payload, context=Context(**context), stream_mode=modes):
         yield mode, data
@@ -114,6 +136,7 @@ async def ask(question: str, url: str, context: dict[str, Any], local: bool) -> 
             renderer.line(f"error: {_short(data, 500)}")
             return 1
         renderer.handle(mode, data)
+    renderer.end_tokens()
     print(renderer.answer or "(no answer)")
     return 0
 

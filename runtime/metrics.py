@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableLambda
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -73,8 +73,12 @@ LM_COST = Counter(
 
 
 def metrics_text() -> tuple[bytes, str]:
-    """The registry in Prometheus text exposition format, and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    """The registry in Prometheus text exposition format, and its content type.
+
+    generate_latest writes the classic 0.0.4 text format; it is labelled as such (not the
+    library's newer default label) so every Prometheus version scrapes it as text.
+    """
+    return generate_latest(REGISTRY), CONTENT_TYPE_PLAIN_0_0_4
 
 
 def sample(name: str, **labels: str) -> float:

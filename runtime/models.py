@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import dspy
 from langchain_openai import ChatOpenAI
 
+from runtime.limits import LMRateLimit
 from runtime.local_model import MODELS
 from runtime.settings import Role, Settings, get_settings
 
@@ -67,6 +68,8 @@ def dspy_lm(
                 timeout=s.lm_timeout_s,
                 num_retries=2,
                 cache=s.dspy_cache,
+                # Requests per second are limited per endpoint (see runtime/limits.py for why here).
+                callbacks=[LMRateLimit(ep.base_url, ep.model)],
             )
             _lms[(ep, tokens)] = lm
     return lm

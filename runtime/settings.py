@@ -55,8 +55,39 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     dspy_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "dspy")
     dspy_cache: bool = True
+    # DSPy's LM response cache (memory + disk, see runtime/lm_cache.py). DSPY_CACHE=false turns it off.
+    dspy_cache_max_bytes: int = 1_000_000_000  # disk size limit: 1 GB
+    dspy_cache_memory_entries: int = 10_000  # in-process LRU entries in front of the disk cache
     # Per-tool TTL overrides in seconds, e.g. TOOL_TTLS='{"http_api": 30}'. 0 = never cached.
     tool_ttls: dict[str, int] = Field(default_factory=dict)
+    # After a Redis error the tool cache is bypassed for this long, then tried again.
+    tool_cache_retry_s: float = 5.0
+
+    # --- budgets and limits ---------------------------------------------------------
+    # Tokens (tiktoken cl100k_base) of earlier conversation given to a prompt; the oldest turns
+    # are dropped first. CONVERSATION_BUDGETS='{"gpt-4o": 4000}' sets it per model.
+    conversation_token_budget: int = 1500
+    conversation_budgets: dict[str, int] = Field(default_factory=dict)
+    # A tool result longer than this many tokens is cut, with a marker, before it reaches a prompt.
+    tool_result_max_tokens: int = 500
+    # LM requests per second per endpoint (base URL + model), with bursts up to LM_BURST; 0 = unlimited.
+    lm_requests_per_second: float = 10.0
+    lm_burst: int = 10
+    # Tool calls per minute, per tool; 0 = unlimited. TOOL_CALLS_PER_MINUTE='{"http_api": 30}' overrides.
+    # A call over the limit waits up to TOOL_TIMEOUT_S for its turn, then fails with an error result.
+    tool_calls_per_minute_default: float = 600.0
+    tool_calls_per_minute: dict[str, float] = Field(default_factory=dict)
+
+    # --- metrics ----------------------------------------------------------------------
+    # USD per million tokens, {"model": {"input": x, "output": y}}; models not listed cost 0 (local).
+    model_prices: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+            "gpt-4o": {"input": 2.50, "output": 10.00},
+            "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+            "gpt-4.1": {"input": 2.00, "output": 8.00},
+        }
+    )
 
     # --- tools ------------------------------------------------------------------
     http_tool_base_url: str = "http://127.0.0.1:2124/demo-api"
@@ -83,6 +114,17 @@ class Settings(BaseSettings):
 
     def role_base_url(self, role: Role) -> str | None:
         return getattr(self, f"{role}_base_url") or self.llm_base_url
+
+    def conversation_budget(self, model: str | None) -> int:
+        return self.conversation_budgets.get(model or "", self.conversation_token_budget)
+
+    def tool_rate_per_minute(self, tool: str) -> float:
+        return self.tool_calls_per_minute.get(tool, self.tool_calls_per_minute_default)
+
+    def price(self, model: str) -> tuple[float, float]:
+        """(input, output) USD per million tokens; the provider prefix is ignored (openai/gpt-4o)."""
+        entry = self.model_prices.get(model) or self.model_prices.get(model.split("/", 1)[-1]) or {}
+        return float(entry.get("input", 0.0)), float(entry.get("output", 0.0))
 
     @property
     def uses_local_model(self) -> bool:

@@ -9,10 +9,12 @@ model, with instant, deterministic answers: for load tests, auth tests and bench
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,8 +35,18 @@ def reply_for(messages: list[dict[str, Any]]) -> str:
     return format_reply(default_script(role_of(system), fields))
 
 
+# Chat requests answered by this process, per role (selector, synthesizer, ...): tests read it to
+# tell a real model call from one answered by a cache.
+REQUESTS: Counter[str] = Counter()
+
+
 async def chat_completions(request: Request) -> Any:
     body = await request.json()
+    request.app.state.requests += 1
+    if request.app.state.delay_s:  # a slow model server, for timeout tests
+        await asyncio.sleep(request.app.state.delay_s)
+    messages = body.get("messages", [])
+    REQUESTS[role_of(next((str(m.get("content")) for m in messages if m.get("role") == "system"), ""))] += 1
     text = reply_for(body.get("messages", []))
     rid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), body.get("model", "scripted")
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
@@ -72,21 +84,45 @@ async def models(request: Request) -> JSONResponse:
     return JSONResponse({"object": "list", "data": [{"id": "scripted", "object": "model"}]})
 
 
-app = Starlette(routes=[Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-                        Route("/v1/models", models)])  # fmt: skip
+def build_app(delay_s: float = 0.0) -> Starlette:
+    """The scripted model server; `delay_s` makes every completion answer that much later."""
+    application = Starlette(routes=[Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+                                    Route("/v1/models", models)])  # fmt: skip
+    application.state.delay_s = delay_s
+    application.state.requests = 0  # chat completions received, for retry tests
+    return application
+
+
+app = build_app()
+
+
+class ScriptedURL(str):
+    """The server's OpenAI base URL; `.app` is the served app (`.app.state.requests` counts completions)."""
+
+    app: Starlette
 
 
 @contextmanager
-def scripted_server(port: int | None = None) -> Iterator[str]:
-    """Serve the scripted model in a background thread; yield its OpenAI base URL."""
+def scripted_server(port: int | None = None, delay_s: float = 0.0) -> Iterator[ScriptedURL]:
+    """Serve the scripted model in a background thread; yield its OpenAI base URL.
+
+    Pass the `port` of a server stopped earlier to restart "the same" model server.
+    """
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    application = build_app(delay_s)
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 10
     while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the scripted model server did not start on port {port}")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}/v1"
+        url = ScriptedURL(f"http://127.0.0.1:{port}/v1")
+        url.app = application
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=5)
