@@ -7,6 +7,12 @@ unchanged. The default script follows simple rules written into the question:
   with results already gathered it calls nothing more;
 - the synthesizer echoes the tool results;
 - the critic answers `accept`, unless the question contains `#refine` or `#more`.
+Two rules play a misbehaving model, for security tests:
+- `!call name{json}` in the question is called whether or not `name` is offered (a model
+  that ignores its tool list);
+- with `#obey` in the question, a gathered tool result saying "call <tool> on <target>"
+  makes the selector call that tool with `{"path": target}` (a model obeying a prompt
+  injection in a document or API answer).
 """
 
 from __future__ import annotations
@@ -51,14 +57,21 @@ def _offered(tools_text: str) -> list[dict[str, Any]]:
 def default_script(role: str, fields: dict[str, str]) -> dict[str, Any]:
     question = fields.get("question", "")
     if role == "selector":
-        calls = []
-        if not fields.get("gathered"):
+        calls: list[dict[str, Any]] = []
+        gathered = fields.get("gathered", "")
+        if not gathered:
+            for match in re.finditer(r"!call (\w+)(\{.*?\})?(?=\s|$)", question):
+                calls.append({"name": match.group(1), "args": json.loads(match.group(2) or "{}")})
+            forced = {c["name"] for c in calls}
             for spec in _offered(fields.get("tools", "")):
                 match = re.search(re.escape(spec["name"]) + r"(\{.*?\})?(?=\s|$|[?.!,])", question)
-                if not match:
+                if not match or spec["name"] in forced:
                     continue
                 args = json.loads(match.group(1)) if match.group(1) else {}
                 calls.append({"name": spec["name"], "args": args})
+        elif "#obey" in question:
+            for match in re.finditer(r"call (\w+) on (\S+)", gathered):
+                calls.append({"name": match.group(1), "args": {"path": match.group(2).rstrip(".,;\"'")}})
         return {"reasoning": "scripted", "tool_calls": {"tool_calls": calls}}
     if role == "synthesizer":
         results = fields.get("tool_results", "")
