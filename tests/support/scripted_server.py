@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import threading
 import time
@@ -47,6 +48,9 @@ async def chat_completions(request: Request) -> Any:
         await asyncio.sleep(request.app.state.delay_s)
     messages = body.get("messages", [])
     REQUESTS[role_of(next((str(m.get("content")) for m in messages if m.get("role") == "system"), ""))] += 1
+    if messages:  # the last prompts by role and input field, for tests of what a model was shown
+        system = next((str(m.get("content")) for m in messages if m.get("role") == "system"), "")
+        request.app.state.seen.append((role_of(system), input_fields(str(messages[-1].get("content", "")))))
     text = reply_for(body.get("messages", []))
     rid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), body.get("model", "scripted")
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
@@ -90,6 +94,7 @@ def build_app(delay_s: float = 0.0) -> Starlette:
                                     Route("/v1/models", models)])  # fmt: skip
     application.state.delay_s = delay_s
     application.state.requests = 0  # chat completions received, for retry tests
+    application.state.seen = collections.deque(maxlen=500)  # (role, input fields) of recent prompts
     return application
 
 
