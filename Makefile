@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
 	@echo "[install] dependencies (llama-cpp-python compiles from source the first time: several minutes)"
-	$(PY) -m pip install $(PIP_FLAGS) -e ".[serve,local,dev]"
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[serve,local,dev,postgres]"
 	touch $@
 
 up: install
