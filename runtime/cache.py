@@ -130,7 +130,7 @@ class GuardedRedisCache(RedisCache[Any]):
             encoding, data = self.serde.dumps_typed(value)
             payload = f"{encoding}:".encode() + data
             if ttl is not None:
-                pipe.setex(self._make_key(ns, key), ttl, payload)
+                pipe.set(self._make_key(ns, key), payload, ex=ttl)
             else:
                 pipe.set(self._make_key(ns, key), payload)
         try:

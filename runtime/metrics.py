@@ -81,6 +81,33 @@ def metrics_text() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_PLAIN_0_0_4
 
 
+class _AgentMetrics:
+    """A collector that yields the agent registry's metrics, to be registered in another registry."""
+
+    def collect(self) -> Any:
+        yield from REGISTRY.collect()
+
+
+_exposed = False
+
+
+def expose_in_default_registry() -> None:
+    """Also show the agent's series in prometheus_client's process-wide default registry.
+
+    `langgraph dev` / LangGraph Platform serve GET /metrics themselves, from that default
+    registry, and a custom app cannot shadow the route: this is how the agent's series get
+    there. The dedicated registry stays the source of truth (and is served alone at
+    /agent/metrics by runtime/http_app.py).
+    """
+    global _exposed
+    if _exposed:
+        return
+    import prometheus_client
+
+    prometheus_client.REGISTRY.register(_AgentMetrics())  # type: ignore[arg-type]
+    _exposed = True
+
+
 def sample(name: str, **labels: str) -> float:
     """One current value (0 when the series does not exist yet): for tests and debugging."""
     return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -113,6 +113,16 @@ def test_cost_follows_the_price_table(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sample("agent_lm_tokens_total", node="probe_cost", model="local-model", kind="prompt") == 5000
 
 
+def test_agent_series_reach_the_default_registry_and_agent_route(scripted_lm: ScriptedLM) -> None:
+    import prometheus_client
+
+    graph = build_graph([tool("echo", lambda text: text)], cache=cache())
+    run(graph, "hello")
+    default = prometheus_client.generate_latest().decode()  # what `langgraph dev` serves at /metrics
+    assert 'agent_node_latency_seconds_count{node="synthesize"}' in default
+    assert "agent_node_latency_seconds_count" in TestClient(app).get("/agent/metrics").text
+
+
 def test_metrics_text_is_prometheus_format() -> None:
     body, content_type = metrics_text()
     assert content_type.startswith("text/plain; version=0.0.4")
