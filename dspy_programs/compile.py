@@ -56,13 +56,31 @@ def synthesis_metric(example: Any, pred: Any, trace: Any = None, *_: Any) -> flo
 class Task:
     examples: Callable[[data.Split], list[dspy.Example]]
     metric: Callable[..., float | bool]
+    stratum: Callable[[dspy.Example], str]
 
 
 TASKS: dict[str, Task] = {
-    "selector": Task(data.selection_examples, selection_metric),
-    "critic": Task(data.critique_examples, critique_metric),
-    "synthesizer": Task(data.synthesis_examples, synthesis_metric),
+    "selector": Task(data.selection_examples, selection_metric, lambda ex: str(ex.category)),
+    "critic": Task(data.critique_examples, critique_metric, lambda ex: str(ex.verdict)),
+    "synthesizer": Task(data.synthesis_examples, synthesis_metric, lambda ex: ""),
 }
+
+
+def interleave(examples: list[dspy.Example], stratum: Callable[[dspy.Example], str],
+               rng: random.Random) -> list[dspy.Example]:  # fmt: skip
+    """Shuffle, then take one example of each stratum in turn until all are used."""
+    shuffled = list(examples)
+    rng.shuffle(shuffled)
+    groups: dict[str, list[dspy.Example]] = {}
+    for ex in shuffled:
+        groups.setdefault(stratum(ex), []).append(ex)
+    order = sorted(groups)
+    out: list[dspy.Example] = []
+    while any(groups.values()):
+        for key in order:
+            if groups[key]:
+                out.append(groups[key].pop(0))
+    return out
 
 
 def make_optimizer(name: str, metric: Callable[..., Any], args: argparse.Namespace, lm: dspy.LM) -> Any:
@@ -113,10 +131,9 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     slug = endpoint(role, model=args.model).slug
     task = TASKS[program_name]
     train = task.examples("train")
-    # Optimizers walk the train set in order; a seeded shuffle mixes tools and categories
-    # so that the first demonstrations found are not all of one kind.
-    random.Random(args.seed).shuffle(train)
-    train = train[: args.train_limit or None]
+    # Optimizers walk the train set in order and keep the first demonstrations that pass: a
+    # seeded shuffle, then categories taken in turn, so those first demos cover every kind.
+    train = interleave(train, task.stratum, random.Random(args.seed))[: args.train_limit or None]
     dev = task.examples("dev")[: args.dev_limit or None]
     print(f"[optimize] {program_name} with {args.optimizer} on {slug}: {len(train)} train, {len(dev)} dev",
           file=sys.stderr, flush=True)  # fmt: skip

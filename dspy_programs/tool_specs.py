@@ -42,8 +42,10 @@ class ToolSpec:
         return cls(name=str(fn["name"]), description=str(fn.get("description", "")), parameters=_clean(params))
 
     def render(self) -> str:
+        """One line: the JSON object a model sees in OpenAI-style tool lists, with the schema
+        reduced to what guides the call (types, enums, descriptions, required)."""
         return json.dumps(
-            {"name": self.name, "description": self.description, "parameters": self.parameters},
+            {"name": self.name, "description": self.description, "parameters": _brief(self.parameters)},
             ensure_ascii=False,
             separators=(",", ":"),
         )
@@ -63,6 +65,28 @@ def _clean(schema: Any) -> Any:
         }
     if isinstance(schema, list):
         return [_clean(v) for v in schema]
+    return schema
+
+
+# Schema keys that constrain validation but do not help a model choose or fill a call; the
+# full schema still validates the call. Dropping them keeps few-shot prompts within context.
+_VALIDATION_ONLY = {"maxLength", "minLength", "maximum", "minimum", "default", "pattern", "additionalProperties"}
+
+
+def _brief(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        if "anyOf" in schema:  # Optional[X] -> X (the null branch is implied by "required")
+            options = [o for o in schema["anyOf"] if not (isinstance(o, dict) and o.get("type") == "null")]
+            if len(options) == 1:
+                merged = {**{k: v for k, v in schema.items() if k != "anyOf"}, **options[0]}
+                return _brief(merged)
+        return {
+            k: ({n: _brief(sub) for n, sub in v.items()} if k == "properties" and isinstance(v, dict) else _brief(v))
+            for k, v in schema.items()
+            if k not in _VALIDATION_ONLY and not (k == "type" and v == "object")
+        }
+    if isinstance(schema, list):
+        return [_brief(v) for v in schema]
     return schema
 
 

@@ -151,18 +151,25 @@ def fetch(spec: ModelSpec, model_dir: Path) -> Path:
 
 
 def server_ready(base_url: str, timeout: float = 2.0) -> bool:
+    """True when a model server answers at `base_url`.
+
+    llama.cpp's server handles one request at a time, so a busy server may not answer
+    `/models` quickly; a server that accepts the connection but is slow counts as up.
+    """
     try:
         return httpx.get(f"{base_url}/models", timeout=timeout).status_code == 200
+    except httpx.TimeoutException:
+        return True
     except httpx.HTTPError:
         return False
 
 
-def serve(settings: Settings, wait_s: float = 180.0) -> subprocess.Popen[bytes] | None:
-    """Start llama.cpp's OpenAI-compatible server unless one already answers.
+def serve_one(settings: Settings, port: int, wait_s: float = 180.0) -> subprocess.Popen[bytes] | None:
+    """Start one llama.cpp OpenAI-compatible server on `port` unless one already answers there.
 
     Returns the process we started, or None when a server was already up.
     """
-    base_url = settings.local_base_url
+    base_url = f"http://{settings.local_model_host}:{port}/v1"
     if server_ready(base_url):
         print(f"[model] server already answering at {base_url}", file=sys.stderr)
         return None
@@ -174,15 +181,15 @@ def serve(settings: Settings, wait_s: float = 180.0) -> subprocess.Popen[bytes] 
         "--model", str(path),
         "--model_alias", spec.name,
         "--host", settings.local_model_host,
-        "--port", str(settings.local_model_port),
+        "--port", str(port),
         "--n_ctx", str(settings.local_model_ctx),
         "--n_threads", str(threads),
         "--n_batch", "512",
         # No `--cache`: llama-cpp-python's RAM prompt cache grew past its size limit to 22 GB
-        # and was OOM-killed here. Without it the server still reuses the KV of the longest
-        # common prefix with the previous prompt, which is what repeated calls of one program hit.
+        # and was OOM-killed here. Without it a server still reuses the KV of the longest common
+        # prefix with its previous prompt, which is why the selector has a server of its own.
     ]  # fmt: skip
-    log_path = settings.model_dir / "server.log"
+    log_path = settings.model_dir / f"server-{port}.log"
     print(f"[model] starting llama.cpp server on {base_url} (log: {log_path})", file=sys.stderr, flush=True)
     proc = subprocess.Popen(cmd, stdout=log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + wait_s
@@ -190,11 +197,17 @@ def serve(settings: Settings, wait_s: float = 180.0) -> subprocess.Popen[bytes] 
         if proc.poll() is not None:
             raise ModelFetchError(f"model server exited with {proc.returncode}; see {log_path}")
         if server_ready(base_url):
-            print(f"[model] ready: {spec.name}", file=sys.stderr, flush=True)
+            print(f"[model] ready: {spec.name} on port {port}", file=sys.stderr, flush=True)
             return proc
         time.sleep(0.5)
     proc.terminate()
     raise ModelFetchError(f"model server did not answer within {wait_s:.0f}s; see {log_path}")
+
+
+def serve(settings: Settings, wait_s: float = 180.0) -> list[subprocess.Popen[bytes]]:
+    """Start every local model server the roles need (see Settings.local_selector_server)."""
+    started = [serve_one(settings, port, wait_s) for port in settings.local_ports()]
+    return [p for p in started if p is not None]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,8 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "path":
             print(settings.model_dir / spec.filename)
         else:
-            proc = serve(settings)
-            if proc is not None:
+            for proc in serve(settings):
                 print(proc.pid)
     except ModelFetchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -41,7 +41,7 @@ def endpoint(role: Role, settings: Settings | None = None, model: str | None = N
         return Endpoint(model or "default", base_url, s.llm_api_key or s.openai_api_key or "not-needed")
     if s.openai_api_key:
         return Endpoint(model or s.openai_default_model, None, s.openai_api_key)
-    return Endpoint(model or MODELS[s.local_model].name, s.local_base_url, "local")
+    return Endpoint(model or MODELS[s.local_model].name, s.local_base_url(role), "local")
 
 
 _lms: dict[tuple[Endpoint, int], dspy.LM] = {}

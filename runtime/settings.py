@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     local_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
     local_model_host: str = "127.0.0.1"
     local_model_port: int = 8080
+    # The selector gets a llama.cpp server of its own (on LOCAL_MODEL_PORT; the other roles on
+    # the next port): a server keeps the KV cache of one prompt prefix, and the selector's long
+    # few-shot prefix would otherwise be evicted by every synthesizer or critic call.
+    local_selector_server: bool = True
     local_model_ctx: int = 8192
     local_model_threads: int = 0  # 0: all cores
     model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "models")
@@ -130,9 +134,14 @@ class Settings(BaseSettings):
     def uses_local_model(self) -> bool:
         return not self.llm_base_url and not self.openai_api_key
 
-    @property
-    def local_base_url(self) -> str:
-        return f"http://{self.local_model_host}:{self.local_model_port}/v1"
+    def local_port(self, role: Role = "selector") -> int:
+        return self.local_model_port + (1 if self.local_selector_server and role != "selector" else 0)
+
+    def local_ports(self) -> list[int]:
+        return sorted({self.local_port(role) for role in ROLES})
+
+    def local_base_url(self, role: Role = "selector") -> str:
+        return f"http://{self.local_model_host}:{self.local_port(role)}/v1"
 
 
 @lru_cache(maxsize=1)
