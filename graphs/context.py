@@ -1,8 +1,23 @@
-"""Per-run settings a caller can pass as the run's `context`."""
+"""Per-run settings a caller can pass as the run's `context`.
+
+Everything here comes from the client, so it is validated on construction: a wrong type or an
+out-of-range bound fails the run at once with a message naming the field, instead of a crash
+deep inside a node (or a model name that becomes a 1 MB file path).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields
+
+MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+-]{1,200}")
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+BOUNDS = {"max_tool_rounds": (0, 10), "max_refinements": (0, 5), "max_calls_per_round": (1, 16)}
+MAX_ALLOWED_TOOLS = 100
+
+
+class ContextError(ValueError):
+    pass
 
 
 @dataclass(kw_only=True)
@@ -19,3 +34,24 @@ class Context:
     critique: bool = True
     # Tools the selector may offer; None means all shipped tools. Auth narrows this per user.
     allowed_tools: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name.endswith("_model"):
+                value = getattr(self, f.name)
+                if value is not None and not (isinstance(value, str) and MODEL_NAME.fullmatch(value)):
+                    raise ContextError(f"context.{f.name} must be a model name (letters, digits, ._:/@+-; "
+                                       f"at most 200 characters)")  # fmt: skip
+        for name, (low, high) in BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ContextError(f"context.{name} must be an integer from {low} to {high}, got {value!r:.40}")
+        if not isinstance(self.critique, bool):
+            raise ContextError(f"context.critique must be true or false, got {self.critique!r:.40}")
+        tools = self.allowed_tools
+        if tools is not None and (
+            not isinstance(tools, list)
+            or len(tools) > MAX_ALLOWED_TOOLS
+            or not all(isinstance(t, str) and TOOL_NAME.fullmatch(t) for t in tools)
+        ):
+            raise ContextError(f"context.allowed_tools must be a list of at most {MAX_ALLOWED_TOOLS} tool names")
