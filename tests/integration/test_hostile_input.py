@@ -123,7 +123,7 @@ def test_a_one_megabyte_question_is_refused(api: httpx.Client, model: ScriptedUR
 
 def test_control_characters_and_bidi_overrides_are_dropped_emoji_kept(api: httpx.Client) -> None:
     values = run(api, '\x00what\u202e is\u2066 calculator{"expression": "6*7"} \U0001f600\ufeff', critique=False)
-    assert "\x00" not in values["question"] and "\u202e" not in values["question"] and "\u2066" not in values["question"]
+    assert not {"\x00", "\u202e", "\u2066", "\ufeff"} & set(values["question"])
     assert "\U0001f600" in values["question"]
     assert values["results"][0]["output"] == "42"
 
@@ -143,7 +143,7 @@ def test_lone_surrogates_and_invalid_json_are_rejected_with_422(api: httpx.Clien
 
 
 def test_escaped_surrogate_pairs_and_other_scripts_work(api: httpx.Client) -> None:
-    values = run(api, "\U0001f9ea 测试 اختبار calculator{\"expression\": \"1+1\"}", critique=False)
+    values = run(api, '\U0001f9ea 测试 اختبار calculator{"expression": "1+1"}', critique=False)
     assert values["results"][0]["output"] == "2"
 
 
