@@ -60,7 +60,9 @@ def create_app(data_path: Path = DATA_PATH) -> Starlette:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
-        return JSONResponse({"error": "not found" if status == 404 else "error"}, status_code=status)
+        # Keep the exception's headers: a 405 must say which methods are allowed (`Allow`).
+        headers = exc.headers if isinstance(exc, HTTPException) else None
+        return JSONResponse({"error": "not found" if status == 404 else "error"}, status_code=status, headers=headers)
 
     return Starlette(
         routes=[
