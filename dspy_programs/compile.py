@@ -163,15 +163,16 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
     if isinstance(compiled, ToolSelector):
         meta["adapter"] = compiled.adapter_name
-    variant = COMPILED_DIR / slug / "variants" / f"{program_name}-{args.optimizer}.json"
+    root = Path(args.out)
+    variant = root / slug / "variants" / f"{program_name}-{args.optimizer}.json"
     variant.parent.mkdir(parents=True, exist_ok=True)
     compiled.save(str(variant))
     variant.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    active = read_meta(program_name, slug)
+    active = read_meta(program_name, slug, root)
     better = active is None or (after or 0) > (active.get("dev_score_after") or 0)
     if args.activate or (better and not args.no_activate):
-        shutil.copyfile(variant, program_path(program_name, slug))
-        meta_path(program_name, slug).write_text(json.dumps(meta, indent=2) + "\n")
+        shutil.copyfile(variant, program_path(program_name, slug, root))
+        meta_path(program_name, slug, root).write_text(json.dumps(meta, indent=2) + "\n")
         meta["activated"] = True
     print(f"[optimize] {program_name}: dev {before} -> {after} in {seconds}s, {meter.calls} LM calls; "
           f"saved {variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant}"
@@ -195,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--train-limit", type=int, default=0, help="use only the first N train examples")
     parser.add_argument("--dev-limit", type=int, default=0, help="score on only the first N dev examples")
+    parser.add_argument("--out", default=str(COMPILED_DIR), help="where compiled programs go (default: the graph's)")
     parser.add_argument("--skip-baseline", action="store_true", help="do not score the uncompiled program first")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--activate", action="store_true", help="make it the graph's program whatever its score")

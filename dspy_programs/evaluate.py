@@ -82,9 +82,9 @@ def native_variant(model: str | None) -> Variant:
     return Variant("native tool calling (bind_tools)", run)
 
 
-def compiled_variants(slug: str, lm: dspy.LM) -> list[Variant]:
+def compiled_variants(slug: str, lm: dspy.LM, root: Path = COMPILED_DIR) -> list[Variant]:
     variants = []
-    for path in sorted((COMPILED_DIR / slug / "variants").glob("selector-*.json")):
+    for path in sorted((root / slug / "variants").glob("selector-*.json")):
         if path.name.endswith(".meta.json"):
             continue
         meta = json.loads(path.with_suffix(".meta.json").read_text())
@@ -190,7 +190,7 @@ def evaluate_selector(args: argparse.Namespace, command: str) -> list[dict[str, 
     if "zero-shot-json" in args.variants:
         variants += [dspy_variant("zero-shot ChainOfThought (json)", ToolSelector("json"), lm)]
     if "compiled" in args.variants:
-        variants += compiled_variants(slug, lm)
+        variants += compiled_variants(slug, lm, Path(args.compiled_dir))
     if "native" in args.variants:
         variants.append(native_variant(args.model))
     rows = []
@@ -199,12 +199,13 @@ def evaluate_selector(args: argparse.Namespace, command: str) -> list[dict[str, 
         run_variant(variant, examples, args.threads)
         rows.append(summarize(variant))
     stem = f"selector-{args.split}-{slug}"
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"{stem}.md").write_text(markdown_table(rows, command))
-    (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(
+    out = Path(args.results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.md").write_text(markdown_table(rows, command))
+    (out / f"{stem}.json").write_text(json.dumps(
         {"command": command, "split": args.split, "model": slug, "summary": rows,
          "outcomes": {v.name: [o.__dict__ for o in v.outcomes] for v in variants}}, indent=1) + "\n")  # fmt: skip
-    plot(rows, RESULTS_DIR / f"{stem}.png")
+    plot(rows, out / f"{stem}.png")
     print(markdown_table(rows, command))
     return rows
 
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--variants", nargs="+", default=["zero-shot", "compiled", "native"],
                         choices=["zero-shot", "zero-shot-json", "compiled", "native"])  # fmt: skip
+    parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")
+    parser.add_argument("--results-dir", default=str(RESULTS_DIR), help="where to write the tables and plot")
     args = parser.parse_args(argv)
     command = "evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.program == "selector":

@@ -13,10 +13,12 @@ import re
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from langchain_core.messages import HumanMessage
+
 from dspy_programs import data
-from dspy_programs.evaluate import RESULTS_DIR
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
@@ -46,6 +48,7 @@ def evaluate_answers(args: argparse.Namespace, command: str) -> list[dict[str, A
 
     from graphs.agent import build_graph
     from graphs.context import Context
+    from graphs.state import InputState
 
     rows = data.answer_rows(args.split)[: args.limit or None]
     graph = build_graph(cache=InMemoryCache())
@@ -59,7 +62,8 @@ def evaluate_answers(args: argparse.Namespace, command: str) -> list[dict[str, A
             ctx = Context(critique=critique, selector_model=args.model, synthesizer_model=args.model,
                           critic_model=args.model, refiner_model=args.model)  # fmt: skip
             try:
-                out = graph.invoke({"messages": [{"role": "user", "content": row["question"]}]}, context=ctx)
+                payload: InputState = {"messages": [HumanMessage(row["question"])]}
+                out = graph.invoke(payload, context=ctx)
                 answer, error = str(out.get("answer", "")), None
                 lm_calls = sum(u.get("lm_calls", 0) for u in out.get("usage", []))
             except Exception as exc:  # scored wrong and reported
@@ -86,9 +90,10 @@ def evaluate_answers(args: argparse.Namespace, command: str) -> list[dict[str, A
                      f"{s['latency_max_s']} | {s['errors']} |")  # fmt: skip
     text = "\n".join(lines) + f"\n\nn = {len(rows)} questions from the {args.split} split.\n"
     stem = f"answers-{args.split}"
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"{stem}.md").write_text(text)
-    (RESULTS_DIR / f"{stem}.json").write_text(json.dumps({"command": command, "summary": summary,
+    out = Path(args.results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.md").write_text(text)
+    (out / f"{stem}.json").write_text(json.dumps({"command": command, "summary": summary,
                                                            "outcomes": records}, indent=1) + "\n")  # fmt: skip
     print(text)
     return summary

@@ -1,0 +1,85 @@
+"""Compile, save, load and evaluate the DSPy programs, with a scripted LM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dspy_programs import compile as compile_step
+from dspy_programs import evaluate as evaluate_step
+from dspy_programs.store import load_program
+from tests.support.scripted_lm import ScriptedLM
+
+
+@pytest.fixture
+def lm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLM:
+    scripted = ScriptedLM()
+    for module in (compile_step, evaluate_step):
+        monkeypatch.setattr(module, "dspy_lm", lambda role, settings=None, model=None, max_tokens=None: scripted)
+    return scripted
+
+
+def compile_args(out: Path, optimizer: str) -> list[str]:
+    return ["--program", "selector", "--optimizer", optimizer, "--demos", "2", "--labeled", "2",
+            "--train-limit", "12", "--dev-limit", "6", "--threads", "1", "--out", str(out)]  # fmt: skip
+
+
+def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: ScriptedLM, tmp_path: Path) -> None:
+    assert compile_step.main(compile_args(tmp_path, "labeled")) == 0
+    slug = next(tmp_path.iterdir()).name
+    state = json.loads((tmp_path / slug / "selector.json").read_text())
+    meta = json.loads((tmp_path / slug / "selector.meta.json").read_text())
+    assert meta["optimizer"] == "labeled" and meta["train_examples"] == 12 and meta["dev_examples"] == 6
+    assert set(meta) >= {"model", "dspy_version", "datasets", "dev_score_before", "dev_score_after", "lm_calls",
+                         "wall_seconds", "date", "settings", "adapter"}  # fmt: skip
+    assert meta["datasets"]["tool_selection.jsonl"]
+    demos = state["select.predict"]["demos"]
+    assert len(demos) == 2 and all("question" in d and "tool_calls" in d for d in demos)
+    program, how = load_program("selector", slug, tmp_path)
+    assert how == "compiled (labeled)"
+    assert len(program.select.predict.demos) == 2  # type: ignore[attr-defined]
+
+
+def test_compile_never_reads_the_test_split(lm: ScriptedLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str | None] = []
+    real = compile_step.data.selection_examples
+
+    def spy(split: str | None, *args: object) -> list[object]:
+        asked.append(split)
+        return real(split)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(compile_step.TASKS, "selector", compile_step.Task(spy, compile_step.selection_metric,
+                                                                          lambda ex: str(ex.category)))  # fmt: skip
+    compile_step.main(compile_args(tmp_path, "bootstrap"))
+    assert sorted(set(asked)) == ["dev", "train"]
+
+
+def test_bootstrap_keeps_only_demos_the_metric_accepts(lm: ScriptedLM, tmp_path: Path) -> None:
+    # The scripted model calls no tool for dataset questions, so only no-tool examples can pass.
+    compile_step.main([*compile_args(tmp_path, "bootstrap"), "--labeled", "0"])
+    slug = next(tmp_path.iterdir()).name
+    demos = json.loads((tmp_path / slug / "variants" / "selector-bootstrap.json").read_text())["select.predict"][
+        "demos"
+    ]
+    assert demos and all(d["tool_calls"] == {"tool_calls": []} for d in demos)
+
+
+def test_evaluate_writes_a_table_for_zero_shot_and_each_compiled_variant(lm: ScriptedLM, tmp_path: Path) -> None:
+    compiled = tmp_path / "compiled"
+    results = tmp_path / "results"
+    compile_step.main(compile_args(compiled, "labeled"))
+    evaluate_step.main(["--program", "selector", "--split", "dev", "--limit", "8", "--variants", "zero-shot",
+                        "compiled", "--compiled-dir", str(compiled), "--results-dir", str(results)])  # fmt: skip
+    (md,) = results.glob("selector-dev-*.md")
+    table = md.read_text()
+    assert "zero-shot ChainOfThought (chat)" in table and "compiled: labeled (chat)" in table
+    summary = json.loads(md.with_suffix(".json").read_text())["summary"]
+    assert all(row["n"] == 8 for row in summary)
+    none_rows = [
+        o for o in json.loads(md.with_suffix(".json").read_text())["outcomes"]["zero-shot ChainOfThought (chat)"]
+    ]
+    # The scripted model never calls a tool here: exactly the no-tool examples are right.
+    assert summary[0]["exact_tool_set"] == round(sum(not o["expected"] for o in none_rows) / 8, 3)
+    assert md.with_suffix(".png").stat().st_size > 0
