@@ -60,9 +60,8 @@ def test_bootstrap_keeps_only_demos_the_metric_accepts(lm: ScriptedLM, tmp_path:
     # The scripted model calls no tool for dataset questions, so only no-tool examples can pass.
     compile_step.main([*compile_args(tmp_path, "bootstrap"), "--labeled", "0"])
     slug = next(tmp_path.iterdir()).name
-    demos = json.loads((tmp_path / slug / "variants" / "selector-bootstrap.json").read_text())["select.predict"][
-        "demos"
-    ]
+    saved = json.loads((tmp_path / slug / "variants" / "selector-bootstrap.json").read_text())
+    demos = saved["select.predict"]["demos"]
     assert demos and all(d["tool_calls"] == {"tool_calls": []} for d in demos)
 
 
