@@ -185,6 +185,9 @@ def serve_one(settings: Settings, port: int, wait_s: float = 180.0) -> subproces
         "--n_ctx", str(settings.local_model_ctx),
         "--n_threads", str(threads),
         "--n_batch", "512",
+        # The default ends a streaming answer as soon as another request waits: with two users
+        # one of them would get half an answer.
+        "--interrupt_requests", "false",
         # No `--cache`: llama-cpp-python's RAM prompt cache grew past its size limit to 22 GB
         # and was OOM-killed here. Without it a server still reuses the KV of the longest common
         # prefix with its previous prompt, which is why the selector has a server of its own.
