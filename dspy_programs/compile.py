@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--program", choices=[*COMPILABLE, "all"], default="selector")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="bootstrap")
     parser.add_argument("--model", default=None, help="model name (default: the configured model for the role)")
-    parser.add_argument("--adapter", choices=["chat", "json"], default="chat", help="selector prompt format")
+    parser.add_argument("--adapter", choices=["native", "chat", "json"], default="native",
+                        help="selector prompt format (see dspy_programs/programs.py)")
     parser.add_argument("--demos", type=int, default=4, help="max bootstrapped demos (k for labeled)")
     parser.add_argument("--labeled", type=int, default=4, help="max labeled demos")
     parser.add_argument("--candidates", type=int, default=4, help="random_search: candidate programs")

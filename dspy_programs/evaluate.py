@@ -88,7 +88,7 @@ def compiled_variants(slug: str, lm: dspy.LM, root: Path = COMPILED_DIR) -> list
         if path.name.endswith(".meta.json"):
             continue
         meta = json.loads(path.with_suffix(".meta.json").read_text())
-        program = ToolSelector(adapter=meta.get("adapter", "chat"))
+        program = ToolSelector(adapter=meta.get("adapter", "native"))
         program.load(str(path))
         variants.append(dspy_variant(f"compiled: {meta['optimizer']} ({meta.get('adapter', 'chat')})", program, lm))
     return variants
@@ -186,6 +186,8 @@ def evaluate_selector(args: argparse.Namespace, command: str) -> list[dict[str, 
     slug = endpoint("selector", model=args.model).slug
     variants: list[Variant] = []
     if "zero-shot" in args.variants:
+        variants += [dspy_variant("zero-shot ChainOfThought (native)", ToolSelector("native"), lm)]
+    if "zero-shot-chat" in args.variants:
         variants += [dspy_variant("zero-shot ChainOfThought (chat)", ToolSelector("chat"), lm)]
     if "zero-shot-json" in args.variants:
         variants += [dspy_variant("zero-shot ChainOfThought (json)", ToolSelector("json"), lm)]
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="parallel requests (the local server runs one at a time)"
     )
     parser.add_argument("--variants", nargs="+", default=["zero-shot", "compiled", "native"],
-                        choices=["zero-shot", "zero-shot-json", "compiled", "native"])  # fmt: skip
+                        choices=["zero-shot", "zero-shot-chat", "zero-shot-json", "compiled", "native"])  # fmt: skip
     parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR), help="where to write the tables and plot")
     args = parser.parse_args(argv)

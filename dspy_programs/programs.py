@@ -14,17 +14,24 @@ from typing import Any, Literal
 import dspy
 from langchain_core.tools import BaseTool
 
+from dspy_programs.native_adapter import NativeToolAdapter
 from dspy_programs.signatures import Critique, Refine, SelectTools, Synthesize
 from dspy_programs.tool_specs import ToolSpec, render_tools, to_specs, validate_calls
 
 log = logging.getLogger(__name__)
 
-AdapterName = Literal["chat", "json"]
+AdapterName = Literal["native", "chat", "json"]
 
 
 def make_adapter(name: AdapterName) -> dspy.Adapter:
-    # JSONAdapter defaults to native function calling, which llama.cpp's server does not
-    # honour for Qwen (the call comes back as text); the selector parses ToolCalls itself.
+    """The selector's prompt format: a measured choice (see the README's evaluation table).
+
+    native: the model's own tool-calling template, demos as earlier turns (native_adapter.py);
+    chat: DSPy's `[[ ## field ## ]]` sections; json: DSPy's JSON output (with llama.cpp's JSON
+    mode; its native function calling is off because the server returns Qwen's call as text).
+    """
+    if name == "native":
+        return NativeToolAdapter()
     if name == "json":
         return dspy.JSONAdapter(use_native_function_calling=False)
     return dspy.ChatAdapter()
@@ -33,7 +40,7 @@ def make_adapter(name: AdapterName) -> dspy.Adapter:
 class ToolSelector(dspy.Module):
     """Question + tools -> validated tool calls (zero or more)."""
 
-    def __init__(self, adapter: AdapterName = "chat") -> None:
+    def __init__(self, adapter: AdapterName = "native") -> None:
         super().__init__()
         self.adapter_name: AdapterName = adapter
         self.select = dspy.ChainOfThought(SelectTools)

@@ -26,14 +26,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from tests.support.scripted_lm import default_script, format_reply, input_fields, role_of
+from tests.support.scripted_lm import (
+    default_script,
+    format_reply,
+    input_fields,
+    native_reply,
+    native_selector_fields,
+    role_of,
+)
 from tests.support.server import free_port
 
 
-def reply_for(messages: list[dict[str, Any]]) -> str:
+def role_and_fields(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    messages = body.get("messages", [])
+    if body.get("tools"):  # the selector's native tool-calling format
+        return "selector", native_selector_fields(messages, body["tools"])
     system = next((str(m.get("content")) for m in messages if m.get("role") == "system"), "")
-    fields = input_fields(str(messages[-1].get("content", "")))
-    return format_reply(default_script(role_of(system), fields))
+    return role_of(system), input_fields(str(messages[-1].get("content", ""))) if messages else {}
+
+
+def reply_for(body: dict[str, Any]) -> str:
+    role, fields = role_and_fields(body)
+    outputs = default_script(role, fields)
+    return native_reply(outputs) if body.get("tools") else format_reply(outputs)
 
 
 # Chat requests answered by this process, per role (selector, synthesizer, ...): tests read it to
@@ -46,12 +61,11 @@ async def chat_completions(request: Request) -> Any:
     request.app.state.requests += 1
     if request.app.state.delay_s:  # a slow model server, for timeout tests
         await asyncio.sleep(request.app.state.delay_s)
-    messages = body.get("messages", [])
-    REQUESTS[role_of(next((str(m.get("content")) for m in messages if m.get("role") == "system"), ""))] += 1
-    if messages:  # the last prompts by role and input field, for tests of what a model was shown
-        system = next((str(m.get("content")) for m in messages if m.get("role") == "system"), "")
-        request.app.state.seen.append((role_of(system), input_fields(str(messages[-1].get("content", "")))))
-    text = reply_for(body.get("messages", []))
+    role, fields = role_and_fields(body)
+    REQUESTS[role] += 1
+    if body.get("messages"):  # the last prompts by role and input field, for tests of what a model was shown
+        request.app.state.seen.append((role, fields))
+    text = reply_for(body)
     rid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), body.get("model", "scripted")
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
     if body.get("stream"):

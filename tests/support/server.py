@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,22 +26,42 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class DevURL(str):
+    """The server's base URL; `.pid` is the `langgraph dev` process (the root of its process tree)."""
+
+    pid: int
+
+
 @contextmanager
 def langgraph_dev(
-    env: dict[str, str] | None = None, timeout: float = 180.0, config: str = "langgraph.json"
-) -> Iterator[str]:
-    """Run `langgraph dev` on a free loopback port; yield its base URL."""
+    env: dict[str, str] | None = None,
+    timeout: float = 180.0,
+    config: str = "langgraph.json",
+    extra_args: Sequence[str] = (),
+) -> Iterator[DevURL]:
+    """Run `langgraph dev` on a free loopback port; yield its base URL.
+
+    `extra_args` go to the command line, e.g. ("--n-jobs-per-worker", "16"): the server pins
+    N_JOBS_PER_WORKER to that flag (default 1 run at a time), whatever the environment says.
+    """
     port = free_port()
     exe = shutil.which("langgraph", path=os.path.dirname(sys.executable))
     assert exe, "langgraph CLI is not installed (pip install -e '.[serve]')"
     full_env = {**os.environ, "LANGSMITH_TRACING": "false", **(env or {})}
     full_env.setdefault("HTTP_TOOL_BASE_URL", f"http://127.0.0.1:{port}/demo-api")
     log = tempfile.NamedTemporaryFile(prefix="langgraph-dev-", suffix=".log", delete=False)  # noqa: SIM115
+    # The in-memory server otherwise pickles every thread into ./.langgraph_api and loads it all
+    # back at the next start: test servers would inherit each other's threads and grow without
+    # bound (1.7 GB, 3.3 GB RSS at start, was seen). A sibling config turns file persistence off.
+    test_config = ROOT / f".langgraph-test-{port}.json"
+    test_config.write_text(json.dumps({**json.loads((ROOT / config).read_text()), "disable_persistence": True}))
     proc = subprocess.Popen(
-        [exe, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port), "--config", config],
+        [exe, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port),
+         "--config", test_config.name, *extra_args],
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url = DevURL(f"http://127.0.0.1:{port}")
+    url.pid = proc.pid
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -58,6 +79,7 @@ def langgraph_dev(
             time.sleep(0.5)
         yield url
     finally:
+        test_config.unlink(missing_ok=True)
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=15)

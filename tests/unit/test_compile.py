@@ -73,11 +73,11 @@ def test_evaluate_writes_a_table_for_zero_shot_and_each_compiled_variant(lm: Scr
                         "compiled", "--compiled-dir", str(compiled), "--results-dir", str(results)])  # fmt: skip
     (md,) = results.glob("selector-dev-*.md")
     table = md.read_text()
-    assert "zero-shot ChainOfThought (chat)" in table and "compiled: labeled (chat)" in table
+    assert "zero-shot ChainOfThought (native)" in table and "compiled: labeled (native)" in table
     summary = json.loads(md.with_suffix(".json").read_text())["summary"]
     assert all(row["n"] == 8 for row in summary)
     none_rows = [
-        o for o in json.loads(md.with_suffix(".json").read_text())["outcomes"]["zero-shot ChainOfThought (chat)"]
+        o for o in json.loads(md.with_suffix(".json").read_text())["outcomes"]["zero-shot ChainOfThought (native)"]
     ]
     # The scripted model never calls a tool here: exactly the no-tool examples are right.
     assert summary[0]["exact_tool_set"] == round(sum(not o["expected"] for o in none_rows) / 8, 3)
