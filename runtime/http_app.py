@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from runtime.metrics import expose_in_default_registry, metrics_text
@@ -17,13 +16,6 @@ async def metrics(request: Request) -> Response:
     LM calls/tokens/cost, circuit-breaker state (runtime/metrics.py)."""
     body, content_type = metrics_text()
     return Response(body, media_type=content_type)
-
-
-async def http_error(request: Request, exc: Exception) -> JSONResponse:
-    """Errors as JSON, like the demo API's (Starlette's default is a text/plain "Not Found")."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    headers = exc.headers if isinstance(exc, HTTPException) else None
-    return JSONResponse({"error": "not found" if status == 404 else "error"}, status_code=status, headers=headers)
 
 
 # Under `langgraph dev` / LangGraph Platform, GET /metrics is the server's own route (it cannot be
@@ -38,6 +30,5 @@ app = Starlette(
         Route("/agent/metrics", metrics, methods=["GET"]),
         # The demo REST API that the http_api tool queries by default (HTTP_TOOL_BASE_URL).
         Mount("/demo-api", app=demo_api),
-    ],
-    exception_handlers={HTTPException: http_error},
+    ]
 )

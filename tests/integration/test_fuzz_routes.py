@@ -28,8 +28,14 @@ MAX_EXAMPLES = 60
 
 NOT_FOUND = {
     "description": "no such resource",
-    "content": {"application/json": {"schema": {"type": "object", "required": ["error"],
-                                                "properties": {"error": {"type": "string"}}}}},
+    "content": {
+        "application/json": {"schema": {"type": "object", "required": ["error"],
+                                        "properties": {"error": {"type": "string"}}}},
+        # A path the mount cannot match at all (an id with a newline: Starlette's `.*` stops there)
+        # gets the router's plain 404. Under langgraph-api the custom app's exception handlers
+        # become the whole server's, so they are not the place to change that.
+        "text/plain": {"schema": {"type": "string"}},
+    },
 }  # fmt: skip
 
 

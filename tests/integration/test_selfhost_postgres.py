@@ -71,10 +71,9 @@ def test_thread_survives_dropping_and_rebuilding_the_graph(dsn: str, model: Scri
         second = ask(graph, "t1", "and what was my previous question?")
         assert [m.type for m in second["messages"]] == ["human", "ai", "human", "ai"]
         # The model saw the first turn: the conversation came back from PostgreSQL.
-        selector = [f for role, f in model.app.state.seen if role == "selector"][-1]
-        assert (
-            "user: calculator" in selector["conversation"] and "assistant: Scripted answer" in selector["conversation"]
-        )
+        synthesizer = [f for role, f in model.app.state.seen if role == "synthesizer"][-1]
+        conversation = synthesizer["conversation"]
+        assert "user: calculator" in conversation and "assistant: Scripted answer" in conversation
         assert graph.get_state({"configurable": {"thread_id": "other"}}).values == {}
     finally:
         close_persistent_graph(graph)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -24,6 +25,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def absolute_config(path: Path) -> dict[str, Any]:
+    """langgraph.json with every file path made absolute, to serve it from another directory."""
+    config: dict[str, Any] = json.loads(path.read_text())
+    base = path.parent
+
+    def absolute(spec: str) -> str:
+        file, sep, attr = spec.partition(":")
+        return str((base / file).resolve()) + sep + attr
+
+    config["dependencies"] = [str((base / d).resolve()) for d in config.get("dependencies", [])]
+    config["graphs"] = {name: absolute(spec) for name, spec in config.get("graphs", {}).items()}
+    if isinstance(config.get("auth"), dict) and config["auth"].get("path"):
+        config["auth"]["path"] = absolute(config["auth"]["path"])
+    if isinstance(config.get("http"), dict) and config["http"].get("app"):
+        config["http"]["app"] = absolute(config["http"]["app"])
+    return config
 
 
 class DevURL(str):
@@ -50,15 +69,16 @@ def langgraph_dev(
     full_env = {**os.environ, "LANGSMITH_TRACING": "false", **(env or {})}
     full_env.setdefault("HTTP_TOOL_BASE_URL", f"http://127.0.0.1:{port}/demo-api")
     log = tempfile.NamedTemporaryFile(prefix="langgraph-dev-", suffix=".log", delete=False)  # noqa: SIM115
-    # The in-memory server otherwise pickles every thread into ./.langgraph_api and loads it all
-    # back at the next start: test servers would inherit each other's threads and grow without
-    # bound (1.7 GB, 3.3 GB RSS at start, was seen). A sibling config turns file persistence off.
-    test_config = ROOT / f".langgraph-test-{port}.json"
-    test_config.write_text(json.dumps({**json.loads((ROOT / config).read_text()), "disable_persistence": True}))
+    # The in-memory server pickles every thread into ./.langgraph_api and loads it all back at the
+    # next start (langgraph-cli drops `disable_persistence` from the config): run from the project
+    # directory, test servers would inherit each other's threads and grow without bound (a 1.7 GB
+    # .langgraph_api, 3.2 GB RSS at start, was seen). So each server runs in a fresh directory,
+    # with the config's paths made absolute, and starts empty; `.env` is not read either.
+    workdir = tempfile.TemporaryDirectory(prefix="langgraph-dev-")
+    (Path(workdir.name) / "langgraph.json").write_text(json.dumps(absolute_config(ROOT / config)))
     proc = subprocess.Popen(
-        [exe, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port),
-         "--config", test_config.name, *extra_args],
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [exe, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port), *extra_args],
+        cwd=workdir.name, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = DevURL(f"http://127.0.0.1:{port}")
     url.pid = proc.pid
@@ -79,7 +99,6 @@ def langgraph_dev(
             time.sleep(0.5)
         yield url
     finally:
-        test_config.unlink(missing_ok=True)
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=15)
@@ -88,3 +107,4 @@ def langgraph_dev(
         server_log = Path(log.name).read_text(errors="replace")
         if os.environ.get("SHOW_SERVER_LOG"):
             print(server_log[-20000:])
+        workdir.cleanup()
