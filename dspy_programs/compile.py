@@ -145,6 +145,10 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
         before = score(student, dev, task.metric, lm, args.threads) if not args.skip_baseline else None
         optimizer = make_optimizer(args.optimizer, task.metric, args, lm)
         compile_kwargs: dict[str, Any] = {"trainset": train}
+        if args.optimizer == "labeled":
+            # Take the first k of the interleaved train set rather than a random sample: every
+            # category gets a demo, and a prompt of mostly no-tool demos answers "no tool".
+            compile_kwargs["sample"] = False
         if args.optimizer in ("mipro", "gepa"):
             compile_kwargs["valset"] = dev
         compiled = optimizer.compile(student, **compile_kwargs)

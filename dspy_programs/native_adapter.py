@@ -8,8 +8,8 @@ wire format:
 - the tools go in the request's `tools` field, so the server renders them with the model's
   own template (as LangChain's `bind_tools` does);
 - the signature's instructions are the system message;
-- each demo becomes an earlier user turn and the assistant's tool-call reply to it, written
-  the way Qwen-style templates write calls (`<tool_call>{"name": ..., "arguments": ...}</tool_call>`);
+- each demo becomes an earlier user turn and the assistant's tool-call reply to it, written as
+  the model itself writes calls here (a fenced JSON object, or an array for several calls);
 - the reply is parsed from `tool_calls` when the server fills it, else from JSON in the text.
 
 Demos that call a tool the current request does not offer are left out, so a compiled
@@ -72,10 +72,14 @@ def _user_text(fields: Mapping[str, Any]) -> str:
 
 
 def _assistant_text(calls: list[dict[str, Any]]) -> str:
+    """A demo's reply, written the way this model answers a `tools` request through llama.cpp's
+    server: a fenced JSON object (one call) or array (several). Qwen's `<tool_call>` tags are
+    special tokens; in demos they made the model answer with nothing at all."""
     if not calls:
         return NO_TOOL_REPLY
-    blocks = [json.dumps({"name": c["name"], "arguments": c.get("args", {})}, ensure_ascii=False) for c in calls]
-    return "\n".join(f"<tool_call>\n{b}\n</tool_call>" for b in blocks)
+    objects = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
+    body = json.dumps(objects[0] if len(objects) == 1 else objects, ensure_ascii=False, indent=2)
+    return f"```json\n{body}\n```"
 
 
 class NativeToolAdapter(dspy.Adapter):
