@@ -54,6 +54,8 @@ class ToolSelector(dspy.Module):
     ) -> dspy.Prediction:
         specs = to_specs(tools) if not isinstance(tools, str) else None
         rendered = tools if isinstance(tools, str) else render_tools(specs or [])
+        if not rendered.strip():  # nothing to choose from: no model call
+            return dspy.Prediction(tool_calls=None, calls=[], rejected=[], reasoning="no tools offered")
         with dspy.context(adapter=make_adapter(self.adapter_name)):
             pred = self.select(question=question, conversation=conversation, gathered=gathered, tools=rendered)
         raw = list(pred.tool_calls.tool_calls) if pred.tool_calls is not None else []

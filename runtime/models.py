@@ -66,7 +66,9 @@ def dspy_lm(
                 temperature=0.0,
                 max_tokens=tokens,
                 timeout=s.lm_timeout_s,
-                num_retries=2,
+                # LangGraph's RetryPolicy retries the node (3 attempts); one DSPy retry inside keeps
+                # the worst case bounded (3 x 2 x LM_TIMEOUT_S).
+                num_retries=1,
                 cache=s.dspy_cache,
                 # Requests per second are limited per endpoint (see runtime/limits.py for why here).
                 callbacks=[LMRateLimit(ep.base_url, ep.model)],

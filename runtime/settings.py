@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     local_model_ctx: int = 8192
     local_model_threads: int = 0  # 0: all cores
     model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "models")
-    lm_timeout_s: float = 120.0
+    lm_timeout_s: float = 60.0
     lm_max_tokens: int = 512
 
     # --- caches -----------------------------------------------------------------

@@ -120,7 +120,8 @@ def test_disallowed_tool_is_never_offered_or_run(scripted_lm: ScriptedLM) -> Non
     graph = build_graph([make_tool("secret", lambda text: calls.append(text) or text)], cache=InMemoryCache())
     ask(graph, 'secret{"text": "x"}', allowed_tools=[])
     assert calls == []
-    assert "secret" not in scripted_lm.calls[0][1]["tools"]
+    assert all("secret" not in fields.get("tools", "") for _, fields in scripted_lm.calls)
+    assert scripted_lm.roles()[0] == "synthesizer"  # with no tool to offer, the selector asks no model
 
 
 def test_identical_call_is_served_from_the_node_cache(scripted_lm: ScriptedLM) -> None:
