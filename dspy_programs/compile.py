@@ -116,6 +116,16 @@ def _gepa_metric(metric: Callable[..., Any]) -> Callable[..., Any]:
     return with_feedback
 
 
+def _tokens_since(lm: dspy.LM, start: int) -> dict[str, int]:
+    """Prompt and completion tokens of the requests this compile sent (cache hits report none)."""
+    totals = {"prompt": 0, "completion": 0}
+    for entry in lm.history[start:]:
+        usage = entry.get("usage") or {}
+        totals["prompt"] += int(usage.get("prompt_tokens") or 0)
+        totals["completion"] += int(usage.get("completion_tokens") or 0)
+    return totals
+
+
 def score(program: dspy.Module, examples: list[dspy.Example], metric: Callable[..., Any], lm: dspy.LM,
           threads: int) -> float:  # fmt: skip
     evaluate = dspy.Evaluate(devset=examples, metric=metric, num_threads=threads, display_progress=True,
@@ -140,6 +150,7 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     kwargs = {"adapter": args.adapter} if program_name == "selector" else {}
     student = build(program_name, **kwargs)
     started = time.perf_counter()
+    history_before = len(lm.history)
     meter = UsageMeter("optimize")
     with dspy.context(lm=lm, callbacks=[meter], track_usage=True):
         before = score(student, dev, task.metric, lm, args.threads) if not args.skip_baseline else None
@@ -162,7 +173,7 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
         "datasets": {DATA_FILES[program_name]: data.file_hash(DATA_FILES[program_name])},
         "train_examples": len(train), "dev_examples": len(dev),
         "dev_score_before": before, "dev_score_after": after,
-        "lm_calls": meter.calls, "wall_seconds": seconds,
+        "lm_calls": meter.calls, "tokens": _tokens_since(lm, history_before), "wall_seconds": seconds,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
     if isinstance(compiled, ToolSelector):

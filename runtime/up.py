@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "LANGSMITH_TRACING": os.environ.get("LANGSMITH_TRACING", "false")}
     print(f"[up] serving the agent at http://127.0.0.1:{port} (GET /ok, /docs; Studio via LangSmith)", file=sys.stderr)
     os.chdir(PROJECT_ROOT)
-    cmd = [langgraph, "dev", "--no-browser", "--host", "127.0.0.1", "--port", port]
+    # Several runs may overlap: with a real model most of a run is waiting on it
+    # (benchmarks/results/server.md: 3.3x the runs/s at 8 clients with a 200 ms model).
+    cmd = [langgraph, "dev", "--no-browser", "--host", "127.0.0.1", "--port", port, "--n-jobs-per-worker", "10"]
     os.execvpe(cmd[0], cmd, env)  # noqa: S606  (replace this process: signals go straight to the server)
 
 
