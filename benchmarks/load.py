@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from benchmarks._common import NO_RATE_LIMITS, md_table, summary_ms, write_results
 
@@ -163,7 +163,7 @@ async def drive(url: str, pid: int, runs: int, concurrency: int, context: dict[s
         try:
             thread = await client.threads.create(metadata={"load_run": i})
             threads[i] = thread["thread_id"]
-            question = {"messages": [{"role": "user", "content": question_for(i)}]}
+            question: dict[str, Any] = {"messages": [{"role": "user", "content": question_for(i)}]}
             out = await client.runs.wait(thread["thread_id"], "agent", input=question, context=context or {})
             if isinstance(out, dict) and "__error__" in out:
                 errors.append(f"run {i}: {out['__error__']}")
@@ -188,7 +188,7 @@ async def drive(url: str, pid: int, runs: int, concurrency: int, context: dict[s
 
     async def check(i: int, tid: str) -> None:
         try:
-            values = (await client.threads.get_state(tid))["values"]
+            values = cast(dict[str, Any], (await client.threads.get_state(tid))["values"])  # a StateGraph: a dict
             if expected_answer(i) not in values.get("answer", ""):
                 result.unreadable.append(f"run {i}: answer {values.get('answer')!r:.200}")
         except Exception as exc:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from tests.support.inputs import wire_input
 
 pytestmark = pytest.mark.e2e
 
@@ -14,11 +17,14 @@ pytestmark = pytest.mark.e2e
 async def run(url: str, question: str, **context: Any) -> dict[str, Any]:
     client = get_client(url=url)
     thread = await client.threads.create()
-    await client.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
+    await client.runs.wait(thread["thread_id"], "agent", input=wire_input(question),
                            context=context)  # fmt: skip
-    state = await client.threads.get_state(thread["thread_id"])
-    values: dict[str, Any] = state["values"]
-    return values
+    return await thread_values(client, thread["thread_id"])
+
+
+async def thread_values(client: LangGraphClient, thread_id: str) -> dict[str, Any]:
+    state = await client.threads.get_state(thread_id)
+    return cast(dict[str, Any], state["values"])  # the SDK also allows a list; a StateGraph's values are a dict
 
 
 def tools_used(values: dict[str, Any]) -> list[str]:
@@ -64,13 +70,13 @@ async def test_two_part_question_runs_two_tools_in_one_step(server: str) -> None
     question = "What is 15% of 80, and how many pounds is 5 kilograms?"
     steps: dict[str, int] = {}
     async for part in client.runs.stream(
-        thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
+        thread["thread_id"], "agent", input=wire_input(question),
         context={"critique": False}, stream_mode="debug",
     ):  # fmt: skip
         if part.event == "debug" and part.data.get("type") == "task":
             steps[part.data["payload"]["name"]] = part.data["step"]
-    state = await client.threads.get_state(thread["thread_id"])
-    assert tools_used(state["values"]) == ["calculator", "convert_units"]
+    values = await thread_values(client, thread["thread_id"])
+    assert tools_used(values) == ["calculator", "convert_units"]
     # Both executors were scheduled in the same superstep: LangGraph runs them concurrently.
     assert steps["run_calculator"] == steps["run_convert_units"]
 
@@ -80,7 +86,7 @@ async def test_stream_reports_progress_in_order_and_state_reads_back(server: str
     thread = await client.threads.create()
     events: list[str] = []
     async for part in client.runs.stream(
-        thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": "What is 12 * 12?"}]},
+        thread["thread_id"], "agent", input=wire_input("What is 12 * 12?"),
         stream_mode=["updates", "custom"],
     ):  # fmt: skip
         if part.event == "custom":
@@ -89,6 +95,6 @@ async def test_stream_reports_progress_in_order_and_state_reads_back(server: str
             events.extend(f"node:{name}" for name in part.data if not name.startswith("__"))
     assert events.index("tools_selected") < events.index("node:run_calculator")
     assert events.index("node:synthesize") < events.index("critique") < events.index("node:finalize")
-    state = await client.threads.get_state(thread["thread_id"])
-    assert "144" in state["values"]["answer"]
-    assert state["values"]["messages"][-1]["type"] == "ai"
+    values = await thread_values(client, thread["thread_id"])
+    assert "144" in values["answer"]
+    assert values["messages"][-1]["type"] == "ai"

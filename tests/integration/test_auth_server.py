@@ -66,7 +66,7 @@ BOB = token("bob", tools=["calculator"])
         "Bearer not-a-jwt",
         f"Bearer {token('alice', secret='wrong-secret-' + 'y' * 32)}",
         f"Bearer {token('alice', ttl=-60)}",
-        "Bearer " + jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, None, algorithm="none"),
+        "Bearer " + jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, "", algorithm="none"),
         f"Bearer {jwt.encode({'sub': 'alice'}, SECRET, algorithm='HS256')}",  # no exp
         f"Bearer {token('alice', tools='calculator')}",  # tools must be a list
     ],

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -23,6 +23,7 @@ from graphs.context import Context
 from runtime.cache import CACHE_PREFIX, GuardedRedisCache, MeteredCache, build_cache, cache_clear_main
 from runtime.metrics import sample
 from runtime.settings import Settings, get_settings
+from tests.support.inputs import record, user_input
 from tests.support.scripted_lm import ScriptedLM
 from tests.support.server import free_port
 from tests.unit.test_cache_tool import tool
@@ -39,13 +40,14 @@ def db() -> Iterator[redis.Redis]:
 
 
 def ask(graph: Any, question: str) -> dict[str, Any]:
-    out: dict[str, Any] = graph.invoke({"messages": [{"role": "user", "content": question}]},
+    out: dict[str, Any] = graph.invoke(user_input(question),
                                        context=Context(critique=False))  # fmt: skip
     return out
 
 
 def keys(client: redis.Redis, pattern: str = "*") -> list[str]:
-    return sorted(k.decode() for k in client.keys(CACHE_PREFIX + pattern))
+    # decode_responses is off: redis-py's union return types cover both settings.
+    return sorted(k.decode() for k in cast("list[bytes]", client.keys(CACHE_PREFIX + pattern)))
 
 
 def test_redis_backend_is_used_when_redis_url_is_set() -> None:
@@ -55,15 +57,15 @@ def test_redis_backend_is_used_when_redis_url_is_set() -> None:
 
 def test_entry_is_namespaced_by_tool_and_served_from_redis(scripted_lm: ScriptedLM, db: redis.Redis) -> None:
     calls: list[str] = []
-    graph = build_graph([tool("echo", lambda text: calls.append(text) or text, ttl=60)],
+    graph = build_graph([tool("echo", lambda text: record(calls, text), ttl=60)],
                         cache=build_cache(Settings(redis_url=REDIS_URL)))  # fmt: skip
     ask(graph, 'echo{"text": "same"}')
     [key] = keys(db)
     assert key.startswith(CACHE_PREFIX + "__pregel_ns_writes:") and ":run_echo:" in key
     assert 0 < db.ttl(key) <= 60
-    assert db.get(key).startswith(b"json:")  # JSON, never pickle
+    assert cast(bytes, db.get(key)).startswith(b"json:")  # JSON, never pickle
     # A second graph (another worker) with its own cache object reads the same entry.
-    other = build_graph([tool("echo", lambda text: calls.append(text) or text, ttl=60)],
+    other = build_graph([tool("echo", lambda text: record(calls, text), ttl=60)],
                         cache=build_cache(Settings(redis_url=REDIS_URL)))  # fmt: skip
     assert ask(other, 'echo{"text": "same"}')["results"][0]["output"] == "same"
     assert calls == ["same"]
@@ -71,7 +73,7 @@ def test_entry_is_namespaced_by_tool_and_served_from_redis(scripted_lm: Scripted
 
 def test_ttl_expiry_in_redis(scripted_lm: ScriptedLM, db: redis.Redis) -> None:
     calls: list[str] = []
-    graph = build_graph([tool("brief", lambda text: calls.append(text) or text, ttl=1)],
+    graph = build_graph([tool("brief", lambda text: record(calls, text), ttl=1)],
                         cache=build_cache(Settings(redis_url=REDIS_URL)))  # fmt: skip
     ask(graph, 'brief{"text": "x"}')
     ask(graph, 'brief{"text": "x"}')
@@ -166,7 +168,7 @@ def test_outage_mid_run_continues_uncached_with_one_warning_and_recovers(
 ) -> None:
     calls: list[str] = []
     cache = build_cache(Settings(redis_url=throwaway.url, tool_cache_retry_s=0.2))
-    graph = build_graph([tool("sturdy", lambda text: calls.append(text) or text)], cache=cache)
+    graph = build_graph([tool("sturdy", lambda text: record(calls, text))], cache=cache)
     client = redis.Redis.from_url(throwaway.url)
     ask(graph, 'sturdy{"text": "x"}')
     ask(graph, 'sturdy{"text": "x"}')
@@ -198,8 +200,8 @@ def test_outage_mid_run_continues_uncached_with_one_warning_and_recovers(
 async def test_outage_on_the_async_path(scripted_lm: ScriptedLM, throwaway: ThrowawayRedis) -> None:
     calls: list[str] = []
     cache = build_cache(Settings(redis_url=throwaway.url, tool_cache_retry_s=0.2))
-    graph = build_graph([tool("asturdy", lambda text: calls.append(text) or text)], cache=cache)
-    payload = {"messages": [{"role": "user", "content": 'asturdy{"text": "x"}'}]}
+    graph = build_graph([tool("asturdy", lambda text: record(calls, text))], cache=cache)
+    payload = user_input('asturdy{"text": "x"}')
     await graph.ainvoke(payload, context=Context(critique=False))
     throwaway.kill()
     out = await graph.ainvoke(payload, context=Context(critique=False))

@@ -31,6 +31,7 @@ from nodes.retry import LM_RETRY
 from runtime.metrics import REGISTRY
 from runtime.models import dspy_lm
 from runtime.settings import get_settings
+from tests.support.inputs import user_input
 from tests.support.scripted_lm import ScriptedLM
 from tests.support.scripted_server import scripted_server
 from tests.support.server import free_port
@@ -40,8 +41,13 @@ from tools import TOOLS
 HANG_S = 20.0
 
 
+def hang(text: str) -> str:
+    time.sleep(HANG_S)
+    return text
+
+
 def ask(graph: Any, question: str, **ctx: Any) -> dict[str, Any]:
-    out: dict[str, Any] = graph.invoke({"messages": [{"role": "user", "content": question}]}, context=Context(**ctx))
+    out: dict[str, Any] = graph.invoke(user_input(question), context=Context(**ctx))
     return out
 
 
@@ -79,7 +85,7 @@ def test_a_raising_tool_is_recorded_and_the_answer_says_what_failed(scripted_lm:
 
 def test_a_hanging_sync_tool_times_out(scripted_lm: ScriptedLM, env: Any) -> None:
     env(TOOL_TIMEOUT_S="0.5")
-    graph = build_graph([make_tool("stuck", lambda text: time.sleep(HANG_S) or text, ttl=0)], cache=InMemoryCache())
+    graph = build_graph([make_tool("stuck", hang, ttl=0)], cache=InMemoryCache())
     started = time.monotonic()
     out = ask(graph, 'stuck{"text": "x"}', critique=False)
     assert time.monotonic() - started < 5
@@ -99,20 +105,16 @@ async def test_a_hanging_async_tool_times_out(scripted_lm: ScriptedLM, env: Any)
     )
     graph = build_graph([tool], cache=InMemoryCache())
     started = time.monotonic()
-    out = await graph.ainvoke(
-        {"messages": [{"role": "user", "content": 'stuck_async{"text": "x"}'}]}, context=Context(critique=False)
-    )
+    out = await graph.ainvoke(user_input('stuck_async{"text": "x"}'), context=Context(critique=False))
     assert time.monotonic() - started < 5
     assert out["results"][0]["error"] == "stuck_async timed out after 0.5s"
 
 
 async def test_a_hanging_sync_tool_times_out_in_an_async_run(scripted_lm: ScriptedLM, env: Any) -> None:
     env(TOOL_TIMEOUT_S="0.5")
-    graph = build_graph([make_tool("stuck", lambda text: time.sleep(HANG_S) or text, ttl=0)], cache=InMemoryCache())
+    graph = build_graph([make_tool("stuck", hang, ttl=0)], cache=InMemoryCache())
     started = time.monotonic()
-    out = await graph.ainvoke(
-        {"messages": [{"role": "user", "content": 'stuck{"text": "x"}'}]}, context=Context(critique=False)
-    )
+    out = await graph.ainvoke(user_input('stuck{"text": "x"}'), context=Context(critique=False))
     assert time.monotonic() - started < 5
     assert out["results"][0]["error"] == "stuck timed out after 0.5s"
 

@@ -12,13 +12,14 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
 
 from runtime.selfhost import build_persistent_graph, close_persistent_graph
 from runtime.settings import get_settings
+from tests.support.inputs import user_input
 from tests.support.scripted_server import ScriptedURL, scripted_server
 from tests.support.server import ROOT
 
@@ -49,7 +50,7 @@ def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedURL]:
 
 def ask(graph: Any, thread: str, question: str) -> dict[str, Any]:
     cfg: Any = {"configurable": {"thread_id": thread}}
-    out: dict[str, Any] = graph.invoke({"messages": [{"role": "user", "content": question}]}, cfg)
+    out: dict[str, Any] = graph.invoke(user_input(question), cfg)
     return out
 
 
@@ -61,7 +62,8 @@ def test_thread_survives_dropping_and_rebuilding_the_graph(dsn: str, model: Scri
     del graph
 
     with psycopg.connect(dsn) as conn:
-        assert conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = 't1'").fetchone()[0] > 0
+        row = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = 't1'").fetchone()
+        assert cast("tuple[int]", row)[0] > 0  # a count(*) query always returns its one row
 
     graph = build_persistent_graph(dsn)
     try:

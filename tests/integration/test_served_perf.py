@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -17,6 +17,7 @@ import redis
 from langgraph_sdk import get_client
 
 from runtime.cache import CACHE_PREFIX
+from tests.support.inputs import wire_input
 from tests.support.scripted_server import scripted_server
 from tests.support.server import langgraph_dev
 
@@ -46,7 +47,7 @@ async def stream(url: str, question: str, **context: Any) -> list[tuple[str, Any
     return [
         (part.event, part.data)
         async for part in client.runs.stream(
-            thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
+            thread["thread_id"], "agent", input=wire_input(question),
             context=context, stream_mode=["updates", "custom"],
         )
     ]  # fmt: skip
@@ -70,7 +71,7 @@ async def test_same_tool_call_on_two_threads_hits_the_redis_cache(server: str, d
     [update] = executor_updates(first)
     assert update["run_calculator"]["results"][0]["output"] == "42"
     assert not (update.get("__metadata__") or {}).get("cached")
-    cached_keys = [k.decode() for k in db.keys(CACHE_PREFIX + "*:run_calculator:*")]
+    cached_keys = [k.decode() for k in cast("list[bytes]", db.keys(CACHE_PREFIX + "*:run_calculator:*"))]
     assert len(cached_keys) == 1 and db.ttl(cached_keys[0]) > 0
 
     second = await stream(server, QUESTION, critique=False)  # a new thread

@@ -1,7 +1,8 @@
 """A scripted language model: deterministic answers chosen from the prompt, no network.
 
 It speaks DSPy's ChatAdapter format, and the selector's native tool-calling format when a
-request carries `tools`, so the real programs, adapters and parsing run unchanged. The default script follows simple rules written into the question:
+request carries `tools`, so the real programs, adapters and parsing run unchanged. The default
+script follows simple rules written into the question:
 - the selector calls every offered tool whose name appears in the question, with the
   JSON arguments that follow the name (`calculator{"expression": "2+2"}`), or none;
   with results already gathered it calls nothing more;
@@ -67,10 +68,10 @@ def default_script(role: str, fields: dict[str, str]) -> dict[str, Any]:
                 calls.append({"name": match.group(1), "args": json.loads(match.group(2) or "{}")})
             forced = {c["name"] for c in calls}
             for spec in _offered(fields.get("tools", "")):
-                match = re.search(re.escape(spec["name"]) + r"(\{.*?\})?(?=\s|$|[?.!,])", question)
-                if not match or spec["name"] in forced:
+                named = re.search(re.escape(spec["name"]) + r"(\{.*?\})?(?=\s|$|[?.!,])", question)
+                if not named or spec["name"] in forced:
                     continue
-                args = json.loads(match.group(1)) if match.group(1) else {}
+                args = json.loads(named.group(1)) if named.group(1) else {}
                 calls.append({"name": spec["name"], "args": args})
         elif "#obey" in question:
             for match in re.finditer(r"call (\w+) on (\S+)", gathered):

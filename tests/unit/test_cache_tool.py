@@ -16,6 +16,7 @@ from nodes.execute import cache_key, cache_policy
 from runtime.cache import JsonSerializer, MeteredCache, build_cache
 from runtime.metrics import sample
 from runtime.settings import Settings
+from tests.support.inputs import record, user_input
 from tests.support.scripted_lm import ScriptedLM
 from tests.unit.test_graph_routing import TextArgs
 
@@ -27,7 +28,7 @@ def tool(name: str, fn: Any, ttl: int = 60, version: str = "1") -> StructuredToo
 
 
 def ask(graph: Any, question: str) -> dict[str, Any]:
-    out: dict[str, Any] = graph.invoke({"messages": [{"role": "user", "content": question}]},
+    out: dict[str, Any] = graph.invoke(user_input(question),
                                        context=Context(critique=False))  # fmt: skip
     return out
 
@@ -49,7 +50,7 @@ def test_build_cache_without_redis_is_in_process_and_metered() -> None:
 
 def test_hits_and_misses_are_counted_per_tool(scripted_lm: ScriptedLM) -> None:
     calls: list[str] = []
-    graph = build_graph([tool("counted_a", lambda text: calls.append(text) or text)], cache=cache())
+    graph = build_graph([tool("counted_a", lambda text: record(calls, text))], cache=cache())
     before = lookups("counted_a")
     ask(graph, 'counted_a{"text": "x"}')
     ask(graph, 'counted_a{"text": "x"}')
@@ -61,7 +62,7 @@ def test_hits_and_misses_are_counted_per_tool(scripted_lm: ScriptedLM) -> None:
 
 def test_entry_expires_after_its_ttl(scripted_lm: ScriptedLM) -> None:
     calls: list[str] = []
-    graph = build_graph([tool("short", lambda text: calls.append(text) or text, ttl=1)], cache=cache())
+    graph = build_graph([tool("short", lambda text: record(calls, text), ttl=1)], cache=cache())
     ask(graph, 'short{"text": "x"}')
     ask(graph, 'short{"text": "x"}')
     assert calls == ["x"]
@@ -87,8 +88,8 @@ def test_ttl_override_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_new_tool_version_never_reads_the_old_entry(scripted_lm: ScriptedLM) -> None:
     shared = cache()
     calls: list[str] = []
-    v1 = build_graph([tool("versioned", lambda text: calls.append("v1") or "old", version="1")], cache=shared)
-    v2 = build_graph([tool("versioned", lambda text: calls.append("v2") or "new", version="2")], cache=shared)
+    v1 = build_graph([tool("versioned", lambda text: record(calls, "v1", "old"), version="1")], cache=shared)
+    v2 = build_graph([tool("versioned", lambda text: record(calls, "v2", "new"), version="2")], cache=shared)
     assert ask(v1, 'versioned{"text": "x"}')["results"][0]["output"] == "old"
     assert ask(v2, 'versioned{"text": "x"}')["results"][0]["output"] == "new"
     assert ask(v1, 'versioned{"text": "x"}')["results"][0]["output"] == "old"  # v1's entry is still its own
@@ -115,7 +116,7 @@ def test_today_call_is_not_served_on_the_next_day(scripted_lm: ScriptedLM, monke
 
     calls: list[str] = []
     dated = StructuredTool.from_function(
-        func=lambda date: calls.append(date) or date,
+        func=lambda date: record(calls, date),
         name="dated",
         description="d",
         args_schema=DateArgs,
@@ -148,7 +149,7 @@ def test_error_results_are_never_cached(scripted_lm: ScriptedLM) -> None:
 
 def test_clear_cache_for_one_node(scripted_lm: ScriptedLM) -> None:
     calls: list[str] = []
-    tools = [tool("a1", lambda text: calls.append("a") or text), tool("b1", lambda text: calls.append("b") or text)]
+    tools = [tool("a1", lambda text: record(calls, "a", text)), tool("b1", lambda text: record(calls, "b", text))]
     graph = build_graph(tools, cache=cache())
     ask(graph, 'a1{"text": "x"} b1{"text": "x"}')
     graph.clear_cache(nodes=["run_a1"])

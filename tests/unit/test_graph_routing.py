@@ -6,12 +6,14 @@ import threading
 from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool
 from langgraph.cache.memory import InMemoryCache
 from pydantic import BaseModel, Field
 
 from graphs.agent import build_graph
 from graphs.context import Context
+from tests.support.inputs import record, user_input
 from tests.support.scripted_lm import ScriptedLM
 
 
@@ -26,13 +28,13 @@ def make_tool(name: str, fn: Any, ttl: int = 60) -> StructuredTool:
 
 
 def ask(graph: Any, question: str, **ctx: Any) -> dict[str, Any]:
-    result: dict[str, Any] = graph.invoke({"messages": [{"role": "user", "content": question}]}, context=Context(**ctx))
+    result: dict[str, Any] = graph.invoke(user_input(question), context=Context(**ctx))
     return result
 
 
 def test_no_tool_goes_straight_to_synthesize(scripted_lm: ScriptedLM) -> None:
     calls: list[str] = []
-    graph = build_graph([make_tool("echo", lambda text: calls.append(text) or text)], cache=InMemoryCache())
+    graph = build_graph([make_tool("echo", lambda text: record(calls, text))], cache=InMemoryCache())
     out = ask(graph, "Hello there!")
     assert calls == []
     assert scripted_lm.roles() == ["selector", "synthesizer", "critic"]
@@ -56,7 +58,7 @@ def test_two_tools_run_in_parallel(scripted_lm: ScriptedLM) -> None:
 
 def test_invalid_arguments_are_rejected_not_executed(scripted_lm: ScriptedLM) -> None:
     calls: list[str] = []
-    graph = build_graph([make_tool("echo", lambda text: calls.append(text) or text)], cache=InMemoryCache())
+    graph = build_graph([make_tool("echo", lambda text: record(calls, text))], cache=InMemoryCache())
     out = ask(graph, 'echo{"text": 5, "extra": 1}')
     assert calls == []
     assert out["rejected_calls"] and out["rejected_calls"][0]["name"] == "echo"
@@ -117,7 +119,7 @@ def test_huge_question_is_refused(scripted_lm: ScriptedLM) -> None:
 
 def test_disallowed_tool_is_never_offered_or_run(scripted_lm: ScriptedLM) -> None:
     calls: list[str] = []
-    graph = build_graph([make_tool("secret", lambda text: calls.append(text) or text)], cache=InMemoryCache())
+    graph = build_graph([make_tool("secret", lambda text: record(calls, text))], cache=InMemoryCache())
     ask(graph, 'secret{"text": "x"}', allowed_tools=[])
     assert calls == []
     assert all("secret" not in fields.get("tools", "") for _, fields in scripted_lm.calls)
@@ -126,7 +128,7 @@ def test_disallowed_tool_is_never_offered_or_run(scripted_lm: ScriptedLM) -> Non
 
 def test_identical_call_is_served_from_the_node_cache(scripted_lm: ScriptedLM) -> None:
     calls: list[str] = []
-    graph = build_graph([make_tool("echo", lambda text: calls.append(text) or text)], cache=InMemoryCache())
+    graph = build_graph([make_tool("echo", lambda text: record(calls, text))], cache=InMemoryCache())
     ask(graph, 'echo{"text": "same"}')
     ask(graph, 'echo{"text": "same"}')
     assert calls == ["same"]
@@ -134,7 +136,7 @@ def test_identical_call_is_served_from_the_node_cache(scripted_lm: ScriptedLM) -
 
 def test_ttl_zero_is_never_cached(scripted_lm: ScriptedLM) -> None:
     calls: list[str] = []
-    graph = build_graph([make_tool("echo", lambda text: calls.append(text) or text, ttl=0)], cache=InMemoryCache())
+    graph = build_graph([make_tool("echo", lambda text: record(calls, text), ttl=0)], cache=InMemoryCache())
     ask(graph, 'echo{"text": "same"}')
     ask(graph, 'echo{"text": "same"}')
     assert calls == ["same", "same"]
@@ -147,9 +149,9 @@ def test_conversation_carries_over_between_turns(scripted_lm: ScriptedLM) -> Non
 
     graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
     graph = graph.builder.compile(checkpointer=InMemorySaver(), cache=InMemoryCache())
-    cfg = {"configurable": {"thread_id": "t1"}}
-    graph.invoke({"messages": [{"role": "user", "content": "first question"}]}, cfg, context=Context())
-    graph.invoke({"messages": [{"role": "user", "content": "second question"}]}, cfg, context=Context())
+    cfg: RunnableConfig = {"configurable": {"thread_id": "t1"}}
+    graph.invoke(user_input("first question"), cfg, context=Context())
+    graph.invoke(user_input("second question"), cfg, context=Context())
     selector_fields = [f for role, f in scripted_lm.calls if role == "selector"]
     assert "user: first question" in selector_fields[1]["conversation"]
     assert "assistant: Scripted answer" in selector_fields[1]["conversation"]

@@ -16,6 +16,7 @@ from runtime.limits import LMRateLimit, RateLimiter, lm_limiter, tool_limiter
 from runtime.metrics import sample
 from runtime.settings import Settings
 from runtime.tokens import count_tokens
+from tests.support.inputs import record, user_input
 from tests.support.scripted_lm import ScriptedLM
 from tests.unit.test_cache_tool import cache, tool
 
@@ -139,14 +140,10 @@ def test_tool_over_its_limit_waits_then_records_an_error(
     monkeypatch.setenv("TOOL_CALLS_PER_MINUTE", '{"limited": 1}')
     monkeypatch.setenv("TOOL_TIMEOUT_S", "0.2")
     calls: list[str] = []
-    graph = build_graph([tool("limited", lambda text: calls.append(text) or text, ttl=0)], cache=cache())
+    graph = build_graph([tool("limited", lambda text: record(calls, text), ttl=0)], cache=cache())
     before = sample("agent_tool_rate_limited_total", tool="limited")
-    first = graph.invoke(
-        {"messages": [{"role": "user", "content": 'limited{"text": "a"}'}]}, context=Context(critique=False)
-    )
-    second = graph.invoke(
-        {"messages": [{"role": "user", "content": 'limited{"text": "b"}'}]}, context=Context(critique=False)
-    )
+    first = graph.invoke(user_input('limited{"text": "a"}'), context=Context(critique=False))
+    second = graph.invoke(user_input('limited{"text": "b"}'), context=Context(critique=False))
     assert first["results"][0]["error"] is None
     assert "rate limited" in second["results"][0]["error"]
     assert calls == ["a"]
@@ -158,8 +155,8 @@ async def test_async_executor_is_rate_limited_too(scripted_lm: ScriptedLM, monke
     monkeypatch.setenv("TOOL_TIMEOUT_S", "0.2")
     graph = build_graph([tool("alimited", lambda text: text, ttl=0)], cache=cache())
     ctx = Context(critique=False)
-    await graph.ainvoke({"messages": [{"role": "user", "content": 'alimited{"text": "a"}'}]}, context=ctx)
-    out = await graph.ainvoke({"messages": [{"role": "user", "content": 'alimited{"text": "b"}'}]}, context=ctx)
+    await graph.ainvoke(user_input('alimited{"text": "a"}'), context=ctx)
+    out = await graph.ainvoke(user_input('alimited{"text": "b"}'), context=ctx)
     assert "rate limited" in out["results"][0]["error"]
 
 
@@ -179,7 +176,7 @@ def test_every_lm_call_takes_a_token_from_its_endpoint(
     monkeypatch.setattr(limits, "lm_limiter", lambda base_url, model, settings=None: Spy((base_url, model)))
     scripted_lm.callbacks = [LMRateLimit("http://model/v1", "scripted")]
     graph = build_graph([tool("echo", lambda text: text)], cache=cache())
-    graph.invoke({"messages": [{"role": "user", "content": "hello"}]}, context=Context())
+    graph.invoke(user_input("hello"), context=Context())
     assert len(taken) == len(scripted_lm.calls) == 3
     assert set(taken) == {("http://model/v1", "scripted")}
 

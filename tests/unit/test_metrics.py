@@ -15,12 +15,13 @@ from graphs.context import Context
 from nodes.usage import UsageMeter
 from runtime.http_app import app
 from runtime.metrics import metrics_text, sample, timed
+from tests.support.inputs import user_input
 from tests.support.scripted_lm import ScriptedLM
 from tests.unit.test_cache_tool import cache, tool
 
 
 def run(graph: Any, question: str) -> dict[str, Any]:
-    out: dict[str, Any] = graph.invoke({"messages": [{"role": "user", "content": question}]}, context=Context())
+    out: dict[str, Any] = graph.invoke(user_input(question), context=Context())
     return out
 
 
@@ -145,7 +146,7 @@ def test_dspy_calls_are_traced_as_children_of_their_nodes(scripted_lm: ScriptedL
     client = RecordingClient()
     graph = build_graph([tool("echo", lambda text: text)], cache=cache())
     with tracing_context(enabled=True, client=client, project_name="test"):
-        graph.invoke({"messages": [{"role": "user", "content": "hello"}]}, context=Context(critique=False))
+        graph.invoke(user_input("hello"), context=Context(critique=False))
     names = {run_id: name for name, run_id, _ in client.recorded}
     parents = {name: names.get(parent) for name, _, parent in client.recorded}
     assert parents["dspy.selector"] == "select"

@@ -8,6 +8,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.cache.memory import InMemoryCache
 
 from graphs.agent import build_graph
@@ -15,6 +16,7 @@ from graphs.context import Context
 from nodes.execute import make_executor
 from runtime.audit import args_sha256
 from runtime.identity import claim, permitted_tools
+from tests.support.inputs import record, user_input
 from tests.support.scripted_lm import ScriptedLM
 from tests.unit.test_graph_routing import make_tool
 
@@ -23,9 +25,7 @@ def run(graph: Any, question: str, user: Any = None, **ctx: Any) -> dict[str, An
     configurable: dict[str, Any] = {}
     if user is not None:
         configurable = {"langgraph_auth_user": user, "langgraph_auth_user_id": claim(user, "identity")}
-    out: dict[str, Any] = graph.invoke(
-        {"messages": [{"role": "user", "content": question}]}, {"configurable": configurable}, context=Context(**ctx)
-    )
+    out: dict[str, Any] = graph.invoke(user_input(question), {"configurable": configurable}, context=Context(**ctx))
     return out
 
 
@@ -47,8 +47,8 @@ def test_claims_are_read_from_any_user_wrapper() -> None:
 def test_user_claim_narrows_the_offered_tools_whatever_the_context_says(scripted_lm: ScriptedLM) -> None:
     ran: list[str] = []
     graph = build_graph(
-        [make_tool("public", lambda text: ran.append("public") or text),
-         make_tool("secret", lambda text: ran.append("secret") or text)],
+        [make_tool("public", lambda text: record(ran, "public", text)),
+         make_tool("secret", lambda text: record(ran, "secret", text))],
         cache=InMemoryCache(),
     )  # fmt: skip
     user = {"identity": "alice", "tools": ["public"]}
@@ -61,9 +61,9 @@ def test_user_claim_narrows_the_offered_tools_whatever_the_context_says(scripted
 
 def test_executor_refuses_a_forbidden_tool_even_if_asked_directly(caplog: pytest.LogCaptureFixture) -> None:
     ran: list[str] = []
-    executor = make_executor(make_tool("secret", lambda text: ran.append(text) or text))
+    executor = make_executor(make_tool("secret", lambda text: record(ran, text)))
     bob = {"identity": "bob", "tools": []}
-    config = {"configurable": {"langgraph_auth_user": bob, "langgraph_auth_user_id": "bob"}}
+    config: RunnableConfig = {"configurable": {"langgraph_auth_user": bob, "langgraph_auth_user_id": "bob"}}
     caplog.set_level(logging.INFO, logger="agent.audit")
     with patch("nodes.execute.get_stream_writer", return_value=lambda _: None):
         out = executor.invoke({"call": {"call_id": "c1", "name": "secret", "args": {"text": "x"}}}, config)

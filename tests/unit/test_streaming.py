@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 from graphs.agent import build_graph
 from graphs.context import Context
 from runtime.cli import Renderer
+from tests.support.inputs import user_input
 from tests.support.scripted_lm import ScriptedLM
 from tests.unit.test_cache_tool import cache, tool
 
 
 def events(graph: Any, question: str, **ctx: Any) -> list[tuple[str, Any]]:
-    return list(graph.stream({"messages": [{"role": "user", "content": question}]}, context=Context(**ctx),
+    return list(graph.stream(user_input(question), context=Context(**ctx),
                              stream_mode=["updates", "custom"]))  # fmt: skip
 
 
@@ -51,14 +53,18 @@ def test_tokens_add_up_to_the_draft(scripted_lm: ScriptedLM) -> None:
 
 def test_invoke_still_works_without_a_stream(scripted_lm: ScriptedLM) -> None:
     graph = build_graph([tool("echo", lambda text: text)], cache=cache())
-    out = graph.invoke({"messages": [{"role": "user", "content": "hello"}]}, context=Context())
+    out = graph.invoke(user_input("hello"), context=Context())
     assert out["answer"].startswith("Scripted answer")
 
 
 async def test_async_stream_carries_tokens(scripted_lm: ScriptedLM) -> None:
     graph = build_graph([tool("echo", lambda text: text)], cache=cache())
-    seen = [d async for m, d in graph.astream({"messages": [{"role": "user", "content": "hello"}]},
-                                              context=Context(critique=False), stream_mode=["custom"])]  # fmt: skip
+    # With a list of modes the stream yields (mode, data) pairs; the v1 API types its items as dict | Any.
+    parts = cast(
+        "AsyncIterator[tuple[str, dict[str, Any]]]",
+        graph.astream(user_input("hello"), context=Context(critique=False), stream_mode=["custom"]),
+    )
+    seen = [d async for m, d in parts]
     assert any(d.get("event") == "answer_token" for d in seen)
 
 
