@@ -184,7 +184,10 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     compiled.save(str(variant))
     variant.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     active = read_meta(program_name, slug, root)
-    better = active is None or (after or 0) > (active.get("dev_score_after") or 0)
+    # Beat the active program, or with none active, the uncompiled one: a compile that lowers
+    # the dev score is saved as a variant but never becomes what the graph runs.
+    bar = active.get("dev_score_after") if active else before
+    better = (after or 0) > (bar or 0)
     if args.activate or (better and not args.no_activate):
         shutil.copyfile(variant, program_path(program_name, slug, root))
         meta_path(program_name, slug, root).write_text(json.dumps(meta, indent=2) + "\n")

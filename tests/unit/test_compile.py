@@ -27,7 +27,7 @@ def compile_args(out: Path, optimizer: str) -> list[str]:
 
 
 def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: ScriptedLM, tmp_path: Path) -> None:
-    assert compile_step.main(compile_args(tmp_path, "labeled")) == 0
+    assert compile_step.main([*compile_args(tmp_path, "labeled"), "--activate"]) == 0
     slug = next(tmp_path.iterdir()).name
     state = json.loads((tmp_path / slug / "selector.json").read_text())
     meta = json.loads((tmp_path / slug / "selector.meta.json").read_text())
@@ -40,6 +40,16 @@ def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: Script
     program, how = load_program("selector", slug, tmp_path)
     assert how == "compiled (labeled)"
     assert len(program.select.predict.demos) == 2  # type: ignore[attr-defined]
+
+
+def test_a_compile_that_lowers_the_dev_score_is_not_activated(lm: ScriptedLM, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    scores = iter([0.9, 0.5])  # before, after
+    monkeypatch.setattr(compile_step, "score", lambda *args: next(scores))
+    compile_step.main(compile_args(tmp_path, "labeled"))
+    slug = next(tmp_path.iterdir()).name
+    assert (tmp_path / slug / "variants" / "selector-labeled.json").exists()
+    assert not (tmp_path / slug / "selector.json").exists()
 
 
 def test_compile_never_reads_the_test_split(lm: ScriptedLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
