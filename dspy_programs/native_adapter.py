@@ -13,7 +13,7 @@ wire format:
 - the reply is parsed from `tool_calls` when the server fills it, else from JSON in the text.
 
 Demos that call a tool the current request does not offer are left out, so a compiled
-selector still runs on another tool set (then with fewer or no demos).
+selector still runs on another tool set; if only no-tool demos would remain, none are used.
 """
 
 from __future__ import annotations
@@ -89,10 +89,12 @@ class NativeToolAdapter(dspy.Adapter):
         specs = _specs(str(inputs["tools"]))
         offered = {s.name for s in specs}
         messages: list[dict[str, Any]] = [{"role": "system", "content": signature.instructions}]
-        for demo in demos:
+        usable = [d for d in demos if "question" in d and {c["name"] for c in _calls_of(d.get("tool_calls"))} <= offered]
+        if not any(_calls_of(d.get("tool_calls")) for d in usable):
+            # Only no-tool demos left (another tool set): they would teach "never call", so none.
+            usable = []
+        for demo in usable:
             calls = _calls_of(demo.get("tool_calls"))
-            if "question" not in demo or not {c["name"] for c in calls} <= offered:
-                continue
             messages += [
                 *_turns(str(demo.get("conversation") or "")),
                 {"role": "user", "content": _user_text(demo)},
