@@ -50,7 +50,12 @@ def cache_key(tool: BaseTool) -> Callable[[ExecutorInput], str]:
     version = tool_version(tool)
 
     def key(inp: ExecutorInput) -> str:
-        args = inp["call"]["args"]
+        call = inp.get("call") if isinstance(inp, dict) else None
+        if not isinstance(call, dict):
+            # LangGraph also computes keys while drawing the graph (Studio, /assistants/*/graph),
+            # with placeholder inputs that carry no call.
+            return json.dumps([tool.name, version, None])
+        args = call["args"]
         parts: list[Any] = [tool.name, version, args]
         if dates.is_time_dependent(args):
             parts.append(dates.today().isoformat())
