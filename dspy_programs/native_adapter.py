@@ -89,7 +89,9 @@ class NativeToolAdapter(dspy.Adapter):
         specs = _specs(str(inputs["tools"]))
         offered = {s.name for s in specs}
         messages: list[dict[str, Any]] = [{"role": "system", "content": signature.instructions}]
-        usable = [d for d in demos if "question" in d and {c["name"] for c in _calls_of(d.get("tool_calls"))} <= offered]
+        usable = [
+            d for d in demos if "question" in d and {c["name"] for c in _calls_of(d.get("tool_calls"))} <= offered
+        ]
         if not any(_calls_of(d.get("tool_calls")) for d in usable):
             # Only no-tool demos left (another tool set): they would teach "never call", so none.
             usable = []

@@ -160,4 +160,5 @@ def test_conversation_carries_over_between_turns(scripted_lm: ScriptedLM) -> Non
 def test_the_graph_can_be_drawn_with_every_node() -> None:
     # Studio and GET /assistants/{id}/graph draw the graph: cache keys must cope with placeholder inputs.
     nodes = set(build_graph(cache=InMemoryCache()).get_graph().nodes)
-    assert {"intake", "select", "synthesize", "critique", "refine", "finalize", "run_calculator", "run_http_api"} <= nodes
+    expected = {"intake", "select", "synthesize", "critique", "refine", "finalize", "run_calculator", "run_http_api"}
+    assert expected <= nodes
