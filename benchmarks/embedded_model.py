@@ -34,7 +34,6 @@ import json
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,14 +120,13 @@ class Recorder:
 def doubling_proxy(recorder: Recorder, upstream: str) -> Iterator[str]:
     """An OpenAI-compatible proxy that sends each chat completion upstream twice (cold, then warm)."""
     import httpx
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
     from tests.support.scripted_lm import role_of
-    from tests.support.server import free_port
+    from tests.support.server import serve_app
 
     client = httpx.AsyncClient(timeout=httpx.Timeout(900.0, connect=10.0))
 
@@ -172,17 +170,8 @@ def doubling_proxy(recorder: Recorder, upstream: str) -> Iterator[str]:
         return JSONResponse(r.json(), status_code=r.status_code)
 
     app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/v1/models", models)])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
+    with serve_app(app, join_s=10) as port:
         yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def stats(values: list[float]) -> dict[str, Any]:

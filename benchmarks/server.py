@@ -79,26 +79,14 @@ def delay_slow_models(inner: Any, slow_s: float) -> Any:
 def model_server(slow_ms: float) -> Iterator[str]:
     """The scripted model server (tests/support/scripted_server.py), instant, except for model
     names ending in "-slow": so one served graph runs with an instant or a slow model, per run."""
-    import threading
 
-    import uvicorn
 
     import tests.support.scripted_server as scripted
-    from tests.support.server import free_port
+    from tests.support.server import serve_app
 
     inner = scripted.build_app() if hasattr(scripted, "build_app") else scripted.app
-    port = free_port()
-    config = uvicorn.Config(delay_slow_models(inner, slow_ms / 1000), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
+    with serve_app(delay_slow_models(inner, slow_ms / 1000)) as port:
         yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
 
 
 @contextlib.contextmanager

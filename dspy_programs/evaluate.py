@@ -26,6 +26,7 @@ import dspy
 import runtime  # noqa: F401  (offline defaults before any library import)
 from dspy_programs import data
 from dspy_programs.metrics import args_exact, tool_set_exact
+from dspy_programs.native_adapter import conversation_turns
 from dspy_programs.native_baseline import native_select
 from dspy_programs.programs import ToolSelector
 from dspy_programs.store import COMPILED_DIR
@@ -74,9 +75,7 @@ def native_variant(model: str | None) -> Variant:
 
     def run(ex: dspy.Example) -> tuple[list[Any], int, int]:
         specs = [ToolSpec.from_any(json.loads(line)) for line in ex.tools.splitlines()]
-        history = [{"role": line.split(": ", 1)[0], "content": line.split(": ", 1)[1]}
-                   for line in ex.conversation.splitlines() if ": " in line]  # fmt: skip
-        calls, _ = native_select(llm, ex.question, specs, history)
+        calls, _ = native_select(llm, ex.question, specs, conversation_turns(ex.conversation))
         return calls, 1, 0
 
     return Variant("native tool calling (bind_tools)", run)

@@ -54,7 +54,7 @@ def _openai_tools(specs: Iterable[ToolSpec]) -> list[dict[str, Any]]:
             for s in specs]  # fmt: skip
 
 
-def _turns(conversation: str) -> list[dict[str, str]]:
+def conversation_turns(conversation: str) -> list[dict[str, str]]:
     turns = []
     for line in conversation.splitlines():
         role, _, content = line.partition(": ")
@@ -98,11 +98,14 @@ class NativeToolAdapter(dspy.Adapter):
         for demo in usable:
             calls = _calls_of(demo.get("tool_calls"))
             messages += [
-                *_turns(str(demo.get("conversation") or "")),
+                *conversation_turns(str(demo.get("conversation") or "")),
                 {"role": "user", "content": _user_text(demo)},
                 {"role": "assistant", "content": _assistant_text(calls)},
             ]
-        messages += [*_turns(str(inputs.get("conversation") or "")), {"role": "user", "content": _user_text(inputs)}]
+        messages += [
+            *conversation_turns(str(inputs.get("conversation") or "")),
+            {"role": "user", "content": _user_text(inputs)},
+        ]
         return messages, _openai_tools(specs)
 
     def parse_output(self, signature: type[dspy.Signature], output: Any) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from dspy.utils.exceptions import LMError
 from langchain_core.tools import StructuredTool
 from langgraph.cache.memory import InMemoryCache
@@ -34,7 +33,7 @@ from runtime.settings import get_settings
 from tests.support.inputs import user_input
 from tests.support.scripted_lm import ScriptedLM
 from tests.support.scripted_server import scripted_server
-from tests.support.server import free_port
+from tests.support.server import free_port, serve_app
 from tests.unit.test_graph_routing import TextArgs, make_tool
 from tools import TOOLS
 
@@ -172,15 +171,8 @@ def failing_api() -> Iterator[tuple[str, list[str]]]:
         return JSONResponse({"error": "maintenance"}, status_code=503)
 
     app = Starlette(routes=[Route("/{path:path}", down)])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/demo-api", hits
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_app(app, lifespan="off") as port:
+        yield f"http://127.0.0.1:{port}/demo-api", hits
 
 
 def test_breaker_protects_a_real_http_backend(

@@ -9,20 +9,17 @@ Checks: no 5xx, documented status codes and content types, responses match their
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import unsupported_method
 
 from runtime.http_app import app
-from tests.support.server import free_port, langgraph_dev
+from tests.support.server import langgraph_dev, serve_app
 
 MAX_EXAMPLES = 60
 
@@ -102,15 +99,8 @@ schema = schemathesis.openapi.from_dict(SPEC)
 
 @pytest.fixture(scope="module")
 def uvicorn_app() -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_app(app, lifespan="off") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,15 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +51,23 @@ class DevURL(str):
     """The server's base URL; `.pid` is the `langgraph dev` process (the root of its process tree)."""
 
     pid: int
+
+
+@contextmanager
+def serve_app(app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto", join_s: float = 5.0) -> Iterator[int]:
+    """Serve an ASGI app with uvicorn on a free loopback port in a background thread; yield the port."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=join_s)
 
 
 @contextmanager
