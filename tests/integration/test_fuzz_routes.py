@@ -26,11 +26,16 @@ MAX_EXAMPLES = 60
 NOT_FOUND = {
     "description": "no such resource",
     "content": {
-        "application/json": {"schema": {"type": "object", "required": ["error"],
-                                        "properties": {"error": {"type": "string"}}}},
         # A path the mount cannot match at all (an id with a newline: Starlette's `.*` stops there)
-        # gets the router's plain 404. Under langgraph-api the custom app's exception handlers
-        # become the whole server's, so they are not the place to change that.
+        # gets the router's 404, never the app's: plain text from Starlette alone, and
+        # langgraph-api's JSON `{"detail": "Not Found"}` behind `langgraph dev`. Under langgraph-api
+        # the custom app's exception handlers become the whole server's, so they are not the place
+        # to change that.
+        "application/json": {"schema": {"anyOf": [
+            {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+            {"type": "object", "required": ["detail"], "properties": {"detail": {"const": "Not Found"}},
+             "additionalProperties": False},
+        ]}},
         "text/plain": {"schema": {"type": "string"}},
     },
 }  # fmt: skip
