@@ -25,7 +25,10 @@ CORPUS_DIR = ROOT / "tools" / "corpus"
 DEMO_API = ROOT / "tools" / "data" / "demo_api.json"
 
 SPLITS = {"train", "dev", "test"}
-CATEGORIES = {"single", "multi", "none", "near_miss", "unseen", "followup"}
+CATEGORIES = {"single", "multi", "none", "near_miss", "followup"}
+MIN_ROWS_PER_OTHER_TOOLSET = 14
+MIN_HELD_OUT_TOOLSETS = 3  # whole tool sets only in dev, and only in test
+MIN_NO_CALL_SHARE_OTHER = 0.2  # of the rows on other tool sets
 ANSWER_TYPES = {"number", "date", "text"}
 VERDICTS = {"accept", "refine", "need_more_info"}
 
@@ -287,9 +290,12 @@ def load_unseen() -> dict[str, dict[str, dict[str, Any]]]:
             if set(tool) != {"name", "description", "parameters"}:
                 problem(where, f"tool needs exactly name/description/parameters: {tool.get('name')}")
                 continue
-            if tool["name"] in SHIPPED_TOOLS:
-                problem(where, f"{tool['name']} clashes with a shipped tool name")
             params = tool["parameters"]
+            shipped_twin = SHIPPED_TOOLS.get(tool["name"], {})
+            if shipped_twin and set(params.get("properties", {})) == set(shipped_twin["properties"]):
+                # Reusing a shipped name is allowed on purpose (users' tools collide with ours), but only
+                # with another argument schema: that is what the collision examples test.
+                problem(where, f"{tool['name']} reuses a shipped tool name with the shipped arguments")
             try:
                 jsonschema.Draft202012Validator.check_schema(params)
             except jsonschema.SchemaError as exc:
@@ -299,12 +305,58 @@ def load_unseen() -> dict[str, dict[str, dict[str, Any]]]:
             if set(params.get("required", [])) - set(params.get("properties", {})):
                 problem(where, f"{tool['name']}: required names a missing property")
             specs[tool["name"]] = params
-        if not 3 <= len(specs) <= 4:
-            problem(path.name, f"toolset {ts_name} has {len(specs)} tools, expected 3-4")
+        if not 3 <= len(specs) <= 6:
+            problem(path.name, f"toolset {ts_name} has {len(specs)} tools, expected 3-6")
         toolsets[ts_name] = specs
-    if len(toolsets) < 3:
-        problem(path.name, f"expected 3 unseen toolsets, found {len(toolsets)}")
+    if len(toolsets) < 9:
+        problem(path.name, f"expected at least 9 other tool sets, found {len(toolsets)}")
+    if not any(name in SHIPPED_TOOLS for specs in toolsets.values() for name in specs):
+        problem(path.name, "no tool set reuses a shipped tool name with another schema")
     return toolsets
+
+
+def load_toolset_splits() -> dict[str, str]:
+    """TOOLSET_SPLITS from make_splits.py: the split of every other tool set."""
+    sys.path.insert(0, str(DATASETS_DIR))
+    try:
+        from make_splits import TOOLSET_SPLITS
+    finally:
+        sys.path.pop(0)
+    return dict(TOOLSET_SPLITS)
+
+
+def check_toolset_splits(unseen: dict[str, dict[str, dict[str, Any]]], toolset_splits: dict[str, str]) -> None:
+    where = "make_splits.py:TOOLSET_SPLITS"
+    if set(toolset_splits) != set(unseen):
+        problem(
+            where,
+            f"must list exactly the tool sets of unseen_tools.json "
+            f"(missing {sorted(set(unseen) - set(toolset_splits))}, "
+            f"unknown {sorted(set(toolset_splits) - set(unseen))})",
+        )
+    by_split = Counter(toolset_splits.values())
+    if set(by_split) - SPLITS:
+        problem(where, f"unknown split in {sorted(set(by_split))}")
+    for split in ("dev", "test"):
+        if by_split[split] < MIN_HELD_OUT_TOOLSETS:
+            problem(where, f"only {by_split[split]} whole tool sets in {split} (need >= {MIN_HELD_OUT_TOOLSETS})")
+    if by_split["train"] <= max(by_split["dev"], by_split["test"]):
+        problem(where, "most tool sets should be in train")
+
+
+def check_date_args(where: str, args: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Arguments of other tool sets documented as YYYY-MM-DD[THH:MM] must be real dates in 2025-2027."""
+    for key, value in args.items():
+        desc = str(schema.get("properties", {}).get(key, {}).get("description", ""))
+        if "YYYY-MM-DD" not in desc or not isinstance(value, str):
+            continue
+        if "THH:MM" in desc:
+            day, _, time = value.partition("T")
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time):
+                problem(where, f"{key}={value!r} is not YYYY-MM-DDTHH:MM")
+        else:
+            day = value
+        check_date(where, day)
 
 
 def _good_turn(turn: Any) -> bool:
@@ -317,7 +369,9 @@ def _good_turn(turn: Any) -> bool:
     )
 
 
-def check_tool_selection(api: dict[str, Any], unseen: dict[str, dict[str, dict[str, Any]]]) -> None:
+def check_tool_selection(
+    api: dict[str, Any], unseen: dict[str, dict[str, dict[str, Any]]], toolset_splits: dict[str, str]
+) -> None:
     name = "tool_selection.jsonl"
     records = read_jsonl(DATASETS_DIR / name)
     check_common(name, records, "ts-")
@@ -339,8 +393,6 @@ def check_tool_selection(api: dict[str, Any], unseen: dict[str, dict[str, dict[s
                 problem(where, f"bad history turn {turn!r}")
         if cat == "followup" and not rec["history"]:
             problem(where, "followup example without history")
-        if (cat == "unseen") != (toolset != "shipped"):
-            problem(where, "category 'unseen' must go with a non-shipped toolset and vice versa")
         if cat == "none" and calls:
             problem(where, "category 'none' must have no expected calls")
         if cat == "single" and len(calls) != 1:
@@ -354,6 +406,15 @@ def check_tool_selection(api: dict[str, Any], unseen: dict[str, dict[str, dict[s
             continue
         for call in calls:
             check_call(where, call, tools, shipped, api)
+            if (
+                not shipped
+                and isinstance(call, dict)
+                and call.get("name") in tools
+                and isinstance(call.get("args"), dict)
+            ):
+                check_date_args(where, call["args"], tools[call["name"]])
+        if not shipped and toolset in toolset_splits and rec["split"] != toolset_splits[toolset]:
+            problem(where, f"split {rec['split']!r}, but tool set {toolset} is assigned to {toolset_splits[toolset]!r}")
         keys = [json.dumps(c, sort_keys=True) for c in calls]
         if len(keys) != len(set(keys)):
             problem(where, "duplicate expected call")
@@ -362,14 +423,33 @@ def check_tool_selection(api: dict[str, Any], unseen: dict[str, dict[str, dict[s
         if shipped and len(calls) >= 2:
             multi += 1
     cats = Counter(r.get("category") for r in records)
-    minimums = {"none": 40, "near_miss": 30, "unseen": 30}
+    minimums = {"none": 40, "near_miss": 30}
     for cat, least in minimums.items():
         if cats[cat] < least:
             problem(name, f"only {cats[cat]} '{cat}' examples (need >= {least})")
     if len(records) < 280:
         problem(name, f"only {len(records)} examples (need >= 280)")
-    if multi < max(60, len(records) // 5):
-        problem(name, f"only {multi} shipped examples with 2+ calls (need >= 20% and >= 60)")
+    n_shipped = sum(1 for r in records if r.get("toolset") == "shipped")
+    if multi < max(60, n_shipped // 5):
+        problem(name, f"only {multi} shipped examples with 2+ calls (need >= 20% of shipped and >= 60)")
+    others = [r for r in records if r.get("toolset") != "shipped"]
+    for ts_name in unseen:
+        rows = [r for r in others if r.get("toolset") == ts_name]
+        ts_cats = Counter(r.get("category") for r in rows)
+        if len(rows) < MIN_ROWS_PER_OTHER_TOOLSET:
+            problem(name, f"tool set {ts_name}: only {len(rows)} examples (need >= {MIN_ROWS_PER_OTHER_TOOLSET})")
+        for cat in ("single", "multi", "followup"):
+            if not ts_cats[cat]:
+                problem(name, f"tool set {ts_name}: no '{cat}' example")
+        if not any(not r.get("expected_calls") for r in rows):
+            problem(name, f"tool set {ts_name}: no example without a call")
+    no_call = sum(1 for r in others if not r.get("expected_calls"))
+    if others and no_call / len(others) < MIN_NO_CALL_SHARE_OTHER:
+        problem(
+            name,
+            f"only {no_call}/{len(others)} examples on other tool sets expect no call "
+            f"(need >= {MIN_NO_CALL_SHARE_OTHER:.0%})",
+        )
     for tool in SHIPPED_TOOLS:
         if single_calls[tool] < 30:
             problem(name, f"only {single_calls[tool]} single-call examples for {tool} (need >= 30)")
@@ -517,7 +597,9 @@ def _as_tools(tools: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 def main() -> int:
     api = check_corpus_and_api()
     unseen = load_unseen()
-    check_tool_selection(api, unseen)
+    toolset_splits = load_toolset_splits()
+    check_toolset_splits(unseen, toolset_splits)
+    check_tool_selection(api, unseen, toolset_splits)
     check_against_real_tools(unseen)
     check_answers()
     check_critique()

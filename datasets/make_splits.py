@@ -8,6 +8,12 @@ Method (systematic stratified sampling): records are grouped by stratum, each st
 shuffled with a seeded RNG, the strata are concatenated in sorted order, and the records
 are dealt out along the repeating pattern train, test, dev, train, test. This gives 40/20/40
 overall and keeps every stratum within one record of its 40/20/40 share.
+
+Tool selection is split in two ways. Rows on the shipped tools (``toolset == "shipped"``) are
+dealt out as above, stratified by category. Rows on the other tool sets
+(``unseen_tools.json``) are assigned by WHOLE tool set, from ``TOOLSET_SPLITS`` below: most
+tool sets are in train, and the tool sets in dev and test have no row in train, so that
+dev/test on them measure transfer to tool sets the selector was never compiled with.
 """
 
 from __future__ import annotations
@@ -22,6 +28,26 @@ from typing import Any
 SEED = 2026
 PATTERN: tuple[str, ...] = ("train", "test", "dev", "train", "test")
 DATASETS_DIR = Path(__file__).resolve().parent
+
+# Every tool set of unseen_tools.json goes to exactly one split, with all of its rows.
+# dev tool sets drive model selection on unseen tools; test tool sets are only evaluated.
+# Tool sets whose tools reuse a shipped tool's NAME with another argument schema are spread
+# over all three splits (train: banking, hr_recruiting; dev: shop_support, sql_analytics;
+# test: clinic_scheduling, shipment_tracking, code_hosting).
+TOOLSET_SPLITS: dict[str, str] = {
+    "travel": "train",
+    "office": "train",
+    "devops": "train",
+    "banking": "train",
+    "hr_recruiting": "train",
+    "crm_sales": "train",
+    "shop_support": "dev",
+    "smart_home": "dev",
+    "sql_analytics": "dev",
+    "clinic_scheduling": "test",
+    "shipment_tracking": "test",
+    "code_hosting": "test",
+}
 
 Record = dict[str, Any]
 
@@ -69,13 +95,34 @@ def assign_splits(records: list[Record], stratum_of: Callable[[Record], str], sa
     return {rec_id: PATTERN[i % len(PATTERN)] for i, rec_id in enumerate(ordered)}
 
 
+def toolset_splits(records: list[Record]) -> dict[str, str]:
+    """{record id: split} for tool-selection rows on other tool sets: the split of their tool set."""
+    known = set(json.loads((DATASETS_DIR / "unseen_tools.json").read_text(encoding="utf-8")))
+    if known != set(TOOLSET_SPLITS):
+        raise SystemExit(
+            f"TOOLSET_SPLITS must name every tool set of unseen_tools.json exactly once: "
+            f"missing {sorted(known - set(TOOLSET_SPLITS))}, unknown {sorted(set(TOOLSET_SPLITS) - known)}"
+        )
+    out: dict[str, str] = {}
+    for rec in records:
+        if rec["toolset"] not in TOOLSET_SPLITS:
+            raise SystemExit(f"{rec['id']}: toolset {rec['toolset']!r} has no split in TOOLSET_SPLITS")
+        out[str(rec["id"])] = TOOLSET_SPLITS[rec["toolset"]]
+    return out
+
+
 def split_file(name: str, stratum_of: Callable[[Record], str]) -> dict[str, int]:
     path = DATASETS_DIR / name
     records = read_jsonl(path)
     ids = [str(r["id"]) for r in records]
     if len(ids) != len(set(ids)):
         raise SystemExit(f"{name}: duplicate ids, cannot split")
-    splits = assign_splits(records, stratum_of, salt=name)
+    if name == "tool_selection.jsonl":
+        shipped = [r for r in records if r["toolset"] == "shipped"]
+        others = [r for r in records if r["toolset"] != "shipped"]
+        splits = {**assign_splits(shipped, stratum_of, salt=name), **toolset_splits(others)}
+    else:
+        splits = assign_splits(records, stratum_of, salt=name)
     counts: dict[str, int] = defaultdict(int)
     out: list[Record] = []
     for rec in records:

@@ -15,6 +15,7 @@ DATASETS_DIR = Path(__file__).resolve().parent
 ROOT = DATASETS_DIR.parent
 SPLITS = ("train", "dev", "test")
 SHIPPED = ("calculator", "convert_units", "date_calculator", "search_knowledge", "http_api")
+CATEGORIES = ("single", "multi", "none", "near_miss", "followup")
 
 
 def read_jsonl(name: str) -> list[dict[str, Any]]:
@@ -51,7 +52,12 @@ def main() -> None:
     print(table(["file", *SPLITS, "all"], rows))
 
     print("\n### tool_selection.jsonl: category by split\n")
-    print(by_split(ts, "category", ["single", "multi", "none", "near_miss", "followup", "unseen"]))
+    print(by_split(ts, "category", CATEGORIES))
+
+    print("\n### tool_selection.jsonl: shipped vs other tool sets by split\n")
+    for r in ts:
+        r["tools"] = "shipped" if r["toolset"] == "shipped" else "other"
+    print(by_split(ts, "tools", ["shipped", "other"]))
 
     print("\n### tool_selection.jsonl: shipped tools\n")
     shipped = [r for r in ts if r["toolset"] == "shipped"]
@@ -72,15 +78,25 @@ def main() -> None:
         f"Multi-turn examples (non-empty history): {multi_turn} ({multi_turn / len(ts):.0%})."
     )
 
-    print("\n### tool_selection.jsonl: toolsets\n")
-    unseen_tools = json.loads((DATASETS_DIR / "unseen_tools.json").read_text(encoding="utf-8"))
+    print("\n### tool_selection.jsonl: tool sets\n")
+    other_tools = json.loads((DATASETS_DIR / "unseen_tools.json").read_text(encoding="utf-8"))
     rows = []
-    for toolset in ["shipped", *unseen_tools]:
+    for toolset in ["shipped", *other_tools]:
         recs = [r for r in ts if r["toolset"] == toolset]
-        tools = ", ".join(t["name"] for t in unseen_tools[toolset]) if toolset in unseen_tools else ", ".join(SHIPPED)
+        tool_names: list[str] = [t["name"] for t in other_tools[toolset]] if toolset in other_tools else list(SHIPPED)
+        # A tool of another set with a shipped tool's name (but its own schema) is marked with *.
+        tools = ", ".join(f"{n}*" if toolset != "shipped" and n in SHIPPED else n for n in tool_names)
+        splits = "/".join(s for s in SPLITS if any(r["split"] == s for r in recs))
+        cats = Counter(r["category"] for r in recs)
         no_call = sum(1 for r in recs if not r["expected_calls"])
-        rows.append([toolset, tools, len(recs), no_call])
-    print(table(["toolset", "tools", "examples", "of which no call"], rows))
+        rows.append([toolset, splits, tools, len(recs), *(cats[c] for c in CATEGORIES), no_call])
+    print(table(["toolset", "split", "tools", "examples", *CATEGORIES, "no call"], rows))
+    others = [r for r in ts if r["toolset"] != "shipped"]
+    no_call = sum(1 for r in others if not r["expected_calls"])
+    print(
+        f"\n\\* reuses a shipped tool's name with a different argument schema. Other tool sets: "
+        f"{len(other_tools)}, {len(others)} examples, {no_call} ({no_call / len(others):.0%}) expect no call."
+    )
 
     print("\n### answers.jsonl: answer type by split\n")
     print(by_split(ans, "answer_type", ["number", "date", "text"]))

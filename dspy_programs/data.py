@@ -2,12 +2,24 @@
 
 The split of every record is fixed in the data files (datasets/make_splits.py, seed 2026);
 the compile step reads only train and dev, never test.
+
+Tool selection rows are on the shipped tools (``toolset == "shipped"``) or on one of the other
+tool sets of ``datasets/unseen_tools.json``. Other tool sets are split as WHOLE tool sets, so
+the other-tool-set rows of dev and test are on tool sets with no row in train:
+
+    selection_examples("train")                      # train, every tool set
+    selection_examples("dev", toolsets="shipped")    # dev on the shipped tools
+    selection_examples("dev-unseen")                 # dev on tool sets never in train
+    selection_examples("test", toolsets="shipped")   # test on the shipped tools
+    selection_examples("test-unseen")                # test on tool sets never in train
+    selection_examples("test")                       # both test parts together (toolsets="all")
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +30,10 @@ from dspy_programs.tool_specs import ToolSpec, render_tools, to_specs
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 Split = Literal["train", "dev", "test"]
+# Also accepted by selection_examples: dev/test restricted to the tool sets that have no row in train.
+SelectionSplit = Literal["train", "dev", "test", "dev-unseen", "test-unseen"]
+SELECTION_SPLITS: tuple[str, ...] = ("train", "dev", "test", "dev-unseen", "test-unseen")
+Toolsets = Literal["all", "shipped", "other"]
 
 
 def read_jsonl(name: str, root: Path = DATASETS_DIR) -> list[dict[str, Any]]:
@@ -49,13 +65,44 @@ def format_history(history: list[dict[str, str]]) -> str:
     return "\n".join(f"{turn['role']}: {turn['content']}" for turn in history)
 
 
-def selection_examples(split: Split | None, root: Path = DATASETS_DIR) -> list[dspy.Example]:
+def _wanted_toolset(toolset: str, toolsets: Toolsets | Iterable[str]) -> bool:
+    if toolsets == "all":
+        return True
+    if toolsets == "shipped":
+        return toolset == "shipped"
+    if toolsets == "other":
+        return toolset != "shipped"
+    if isinstance(toolsets, str):
+        raise ValueError(
+            f"toolsets must be 'all', 'shipped', 'other' or a collection of tool set names, not {toolsets!r}"
+        )
+    return toolset in set(toolsets)
+
+
+def selection_examples(
+    split: SelectionSplit | None, root: Path = DATASETS_DIR, toolsets: Toolsets | Iterable[str] = "all"
+) -> list[dspy.Example]:
+    """Tool-selection examples of one split (None: every split).
+
+    ``toolsets`` keeps only the shipped tools' rows ("shipped"), only the other tool sets'
+    rows ("other"), or the rows of the named tool sets; "all" (default) keeps every row of
+    the split. ``"dev-unseen"``/``"test-unseen"`` are ``"dev"``/``"test"`` with
+    ``toolsets="other"``: the tool sets that are held out of train as a whole.
+    """
+    if split and split not in SELECTION_SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {SELECTION_SPLITS}")
+    if split in ("dev-unseen", "test-unseen"):
+        if toolsets not in ("all", "other"):
+            raise ValueError(f"{split} is already restricted to the other tool sets")
+        split, toolsets = split.removesuffix("-unseen"), "other"  # type: ignore[assignment]
     rendered: dict[str, str] = {}
     examples = []
     for row in read_jsonl("tool_selection.jsonl", root):
         if split and row.get("split") != split:
             continue
         toolset = row.get("toolset", "shipped")
+        if not _wanted_toolset(toolset, toolsets):
+            continue
         if toolset not in rendered:
             rendered[toolset] = render_tools(toolset_specs(toolset, root))
         examples.append(
