@@ -30,7 +30,8 @@ from nodes.retry import LM_RETRY
 from nodes.routing import after_critique, after_intake, after_select, after_synthesize
 from nodes.select import make_select
 from nodes.synthesize import synthesize
-from runtime.cache import build_cache
+from runtime.audit import open_audit_log
+from runtime.cache import build_cache, metered
 from runtime.lm_cache import configure_lm_cache
 from runtime.metrics import timed
 from tools import TOOLS
@@ -38,6 +39,8 @@ from tools import TOOLS
 # DSPy's response cache is process-global: configured here, once, by the importing thread,
 # before any node can run (see runtime/lm_cache.py for where it lives and how to turn it off).
 configure_lm_cache()
+# The audit file opens now, so a bad AUDIT_LOG_PATH fails the server's start, not the first run.
+open_audit_log()
 
 
 def build_graph(
@@ -66,7 +69,8 @@ def build_graph(
     builder.add_conditional_edges("critique", after_critique, ["select", "refine", "finalize"])
     builder.add_edge("refine", "critique")
     builder.add_edge("finalize", END)
-    return builder.compile(cache=cache if cache is not None else build_cache(), name="agent")
+    # Whatever cache is given, hits are counted and audited (runtime/cache.py).
+    return builder.compile(cache=metered(cache) if cache is not None else build_cache(), name="agent")
 
 
 graph = build_graph()

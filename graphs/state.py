@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -19,6 +19,10 @@ class ToolCall(TypedDict):
     call_id: str
     name: str
     args: dict[str, Any]
+    # Who the select node offered the call to, and its signature over all of it (runtime/grants.py):
+    # executors run, and the tool cache answers, only signed calls.
+    user: NotRequired[str]
+    grant: NotRequired[str]
 
 
 class ToolResult(TypedDict):

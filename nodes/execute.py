@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +18,10 @@ from langgraph.types import CachePolicy
 
 from graphs.state import ExecutorInput, ToolCall, ToolResult
 from runtime.audit import Outcome, audit_tool_call
+from runtime.cache import expect_lookup
 from runtime.circuit import breaker_for
-from runtime.identity import permitted_tools
+from runtime.grants import is_granted
+from runtime.identity import permitted_tools, user_id
 from runtime.limits import tool_limiter
 from runtime.metrics import TOOL_RATE_LIMITED
 from runtime.settings import get_settings
@@ -40,12 +43,22 @@ def tool_ttl(tool: BaseTool) -> int:
     return int(override if override is not None else (tool.metadata or {}).get("ttl", 0))
 
 
+def per_user(tool: BaseTool) -> bool:
+    """Do this tool's results depend on who asks? Then the user is part of its cache key."""
+    return tool.name in get_settings().tool_cache_per_user or bool((tool.metadata or {}).get("per_user"))
+
+
 def cache_key(tool: BaseTool) -> Callable[[ExecutorInput], str]:
     """The key is the tool, its version and its arguments only (not the call id), so equal calls
     from any thread share one entry and a new tool version never reads an old one.
 
     A call whose answer depends on the current date ("today") also carries today's date, so
-    its entry is never served on another day, whatever the TTL.
+    its entry is never served on another day, whatever the TTL. A tool whose answer depends on
+    the user (`per_user`) carries the user the call was granted to.
+
+    LangGraph looks the key up before the node runs, so the permission check happens here too: a
+    call the select node did not sign for this tool (runtime/grants.py) gets a key of its own that
+    no entry can have, and misses; the executor then refuses it.
     """
     version = tool_version(tool)
 
@@ -54,12 +67,18 @@ def cache_key(tool: BaseTool) -> Callable[[ExecutorInput], str]:
         if not isinstance(call, dict):
             # LangGraph also computes keys while drawing the graph (Studio, /assistants/*/graph),
             # with placeholder inputs that carry no call.
-            return json.dumps([tool.name, version, None])
+            return json.dumps([tool.name, version, None, secrets.token_hex(16)])
+        if call.get("name") != tool.name or not is_granted(call):
+            return json.dumps([tool.name, version, "not granted", secrets.token_hex(16)])
         args = call["args"]
         parts: list[Any] = [tool.name, version, args]
         if dates.is_time_dependent(args):
             parts.append(dates.today().isoformat())
-        return json.dumps(parts, sort_keys=True, default=str)
+        if per_user(tool):
+            parts.append({"user": call["user"]})
+        text = json.dumps(parts, sort_keys=True, default=str)
+        expect_lookup(text, tool.name, call)  # so that a hit is audited (runtime/cache.py)
+        return text
 
     return key
 
@@ -102,6 +121,8 @@ def _refuse(tool: BaseTool, call: ToolCall) -> tuple[Outcome, str] | None:
     permitted = permitted_tools()
     if permitted is not None and tool.name not in permitted:
         return "denied", f"{tool.name} is not permitted for this user"
+    if call.get("name") != tool.name or not is_granted(call) or call.get("user") != user_id():
+        return "denied", f"{tool.name}: this call was not offered to this user by the selector"
     breaker = breaker_for(tool.name)
     if not breaker.allow():
         return "circuit_open", breaker.refusal()
@@ -117,6 +138,15 @@ def _settle(tool: BaseTool, call: ToolCall, exc: BaseException | None, started: 
 def _refused(tool: BaseTool, call: ToolCall, refusal: tuple[Outcome, str], started: float) -> dict[str, Any]:
     audit_tool_call(tool.name, call["args"], outcome=refusal[0], seconds=0.0)
     return _finish(tool, call, None, refusal[1], started)
+
+
+def _call_of(tool: BaseTool, inp: Any) -> ToolCall:
+    """The call this executor was sent; a client's `goto` to the node without one is refused, audited."""
+    call = inp.get("call") if isinstance(inp, dict) else None
+    if not isinstance(call, dict) or not isinstance(call.get("args"), dict) or not isinstance(call.get("call_id"), str):
+        audit_tool_call(tool.name, {}, outcome="denied", seconds=0.0)
+        raise ValueError(f"{executor_node_name(tool.name)} runs only tool calls offered by the select node")
+    return call  # type: ignore[return-value]
 
 
 def _rate_limited(tool: BaseTool) -> str:
@@ -143,7 +173,7 @@ def make_executor(tool: BaseTool) -> Runnable[ExecutorInput, dict[str, Any]]:
     """
 
     def run_sync(inp: ExecutorInput) -> dict[str, Any]:
-        call = inp["call"]
+        call = _call_of(tool, inp)
         started = _start(tool, call)
         if refusal := _refuse(tool, call):
             return _refused(tool, call, refusal, started)
@@ -160,7 +190,7 @@ def make_executor(tool: BaseTool) -> Runnable[ExecutorInput, dict[str, Any]]:
         return _finish(tool, call, value, None, started)
 
     async def run_async(inp: ExecutorInput) -> dict[str, Any]:
-        call = inp["call"]
+        call = _call_of(tool, inp)
         started = _start(tool, call)
         if refusal := _refuse(tool, call):
             return _refused(tool, call, refusal, started)

@@ -17,7 +17,8 @@ from graphs.context import Context
 from graphs.state import AgentState, ToolCall
 from nodes.prompting import conversation_budget, format_conversation, format_results, lm_for, program_for
 from nodes.usage import UsageMeter
-from runtime.identity import permitted_tools
+from runtime.grants import sign
+from runtime.identity import permitted_tools, user_id
 
 
 def offered_tools(tools: Sequence[BaseTool], context: Context | None) -> list[BaseTool]:
@@ -36,6 +37,12 @@ def with_user_permissions(context: Context) -> Context:
         return context
     allowed = permitted if context.allowed_tools is None else permitted.intersection(context.allowed_tools)
     return dataclasses.replace(context, allowed_tools=sorted(allowed))
+
+
+def granted(user: str, name: str, args: dict[str, Any]) -> ToolCall:
+    """A call offered to `user`, signed so that the executors and the tool cache accept it."""
+    call_id = uuid.uuid4().hex[:12]
+    return ToolCall(call_id=call_id, name=name, args=args, user=user, grant=sign(user, call_id, name, args))
 
 
 class SelectNode(Protocol):
@@ -65,10 +72,12 @@ def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Context) -> 
             gathered=format_results(state.get("results", [])),
         )
     already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("results", [])}
+    offered = {t.name for t in offered_tools(tools, ctx)}
+    user = user_id()
     calls: list[ToolCall] = [
-        ToolCall(call_id=uuid.uuid4().hex[:12], name=c.name, args=c.args)
+        granted(user, c.name, c.args)
         for c in pred.calls
-        if (c.name, repr(sorted(c.args.items()))) not in already
+        if c.name in offered and (c.name, repr(sorted(c.args.items()))) not in already
     ][: ctx.max_calls_per_round]
     rejected = [{"name": r.name, "args": r.args, "reason": r.reason} for r in pred.rejected]
     get_stream_writer()({"event": "tools_selected", "calls": calls, "rejected": rejected})

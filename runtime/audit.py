@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import logging.handlers
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -33,7 +34,13 @@ def args_sha256(args: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _ensure_file_handler() -> None:
+def open_audit_log() -> None:
+    """Attach the AUDIT_LOG_PATH file (if set) to the audit logger; raises if it cannot be opened.
+
+    Called when the graph module loads, so a bad path fails the server's start instead of the
+    first run. The file is a WatchedFileHandler: when logrotate moves or deletes it, the next line
+    reopens the path (no `copytruncate` needed, no line lost to a stale descriptor).
+    """
     global _file_path
     path = get_settings().audit_log_path
     wanted = str(path) if path else None
@@ -42,16 +49,18 @@ def _ensure_file_handler() -> None:
     with _file_lock:
         if wanted == _file_path:
             return
-        for h in [h for h in log.handlers if getattr(h, "_agent_audit", False)]:
-            log.removeHandler(h)
-            h.close()
+        # Open the new file before dropping the old one: a failure leaves auditing as it was and raises.
+        handler = None
+        if path is not None:
+            handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            handler._agent_audit = True  # type: ignore[attr-defined]
+        for old in [h for h in log.handlers if getattr(h, "_agent_audit", False)]:
+            log.removeHandler(old)
+            old.close()
+        if handler is not None:
+            log.addHandler(handler)
         _file_path = wanted
-        if path is None:
-            return
-        handler = logging.FileHandler(path, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._agent_audit = True  # type: ignore[attr-defined]
-        log.addHandler(handler)
 
 
 def audit_tool_call(
@@ -62,12 +71,14 @@ def audit_tool_call(
     cache_hit: bool = False,
     seconds: float | None = None,
     config: RunnableConfig | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
+    """Log one tool call; `user` overrides the run's user (a cache hit is audited outside the run)."""
     cfg = _config(config)
     configurable = (cfg or {}).get("configurable", {}) if cfg else {}
     record = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "user": user_id(cfg),
+        "user": user if user is not None else user_id(cfg),
         "tool": tool,
         "args_sha256": args_sha256(args),
         "cache_hit": cache_hit,
@@ -76,27 +87,15 @@ def audit_tool_call(
         "thread_id": configurable.get("thread_id"),
         "run_id": configurable.get("run_id"),
     }
-    _ensure_file_handler()
-    log.info(json.dumps(record, ensure_ascii=False, default=str))
+    open_audit_log()
+    # ensure_ascii: a subject with U+2028 or U+0085 must not split the line for line-based readers.
+    log.info(json.dumps(record, ensure_ascii=True, default=str))
     return record
 
 
 def audit_cache_hits(
     pending: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]], config: RunnableConfig | None = None
 ) -> int:
-    """Audit the calls of this round that the node cache answered (their executor never ran).
-
-    A cached result carries the call id of the call that filled the cache, so a pending call
-    without a result of its own id, but with a result of equal name and arguments, was a hit.
-    """
-    ids = {r.get("call_id") for r in results}
-    hits = 0
-    for call in pending:
-        if call.get("call_id") in ids:
-            continue
-        same = next((r for r in results if r.get("name") == call["name"] and r.get("args") == call["args"]), None)
-        if same is not None:
-            audit_tool_call(call["name"], call["args"], outcome="error" if same.get("error") else "ok",
-                            cache_hit=True, config=config)  # fmt: skip
-            hits += 1
-    return hits
+    """Kept for callers: cache hits are now audited where they happen, at the lookup
+    (runtime/cache.py), on every path to an executor; this audits nothing and returns 0."""
+    return 0

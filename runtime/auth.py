@@ -1,60 +1,87 @@
-"""Custom auth for the served graph (`auth` in langgraph.json): bearer JWTs, owned threads.
+"""Custom auth for the served graph (`auth` in langgraph.json): bearer JWTs, owned threads, fail closed.
 
-Active only when AUTH_JWT_SECRET is set. Unset, every request is the anonymous user with no
-restrictions, so the `langgraph dev` quick start works without tokens (langgraph.json always
-loads this module; the handlers then step aside).
+Three modes, chosen by settings and announced by one loud log line when the server loads this module:
+- AUTH_JWT_SECRET set (at least 32 bytes): every request needs `Authorization: Bearer <JWT>`,
+  HS256-signed with it, with `sub` and `exp` (lifetime at most AUTH_JWT_MAX_TTL_S), and `aud` /
+  `iss` equal to AUTH_JWT_AUDIENCE / AUTH_JWT_ISSUER when those are set. Anything else is 401.
+- AUTH_DISABLED=true and no secret (local development; `agent-up` sets it for `langgraph dev`):
+  every request is the one local user, with every tool.
+- Neither: every request is refused (401). A server deployed without a secret fails closed.
 
-When active:
-- Every request needs `Authorization: Bearer <JWT>`, HS256-signed with AUTH_JWT_SECRET,
-  with `sub` (the user id) and `exp`, and `aud` = AUTH_JWT_AUDIENCE when that is set.
-  Anything else is answered 401.
+When tokens are on:
 - The optional claim `tools` (a list of tool names) is the user's tool permission: the select
   node offers only those tools and the executors refuse the others (runtime/identity.py).
   No `tools` claim means every tool; `"tools": []` means none.
 - Threads, runs and crons carry `metadata.owner` = the user id, and every read, search, update,
   delete and run is filtered on it: another user's thread answers 404 and never shows in a list.
-- Assistants (graph configurations, not user data) are readable by every user; creating,
-  changing or deleting one is limited to its owner, so the built-in `agent` assistant is read-only.
+- Assistants are filtered the same way; the built-in ones (`created_by: system`) are readable by
+  everyone and changeable by no one.
 - Store items live under a namespace whose first element is the user id.
+- Studio's `x-auth-scheme: langsmith` shortcut is off (`disable_studio_auth` in langgraph.json),
+  and a user this module did not verify (a Studio user) is refused by every handler.
+- The custom routes (`/agent/metrics`, `/demo-api`) are behind this auth too
+  (`enable_custom_route_auth`); the `http_api` tool reaches the demo API with a short-lived token
+  whose scope is the demo API only (`service_headers`).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import jwt
 from langgraph_sdk import Auth
 
+from runtime.authmode import ANONYMOUS, LEEWAY_S, SERVICE_PATH, SERVICE_SCOPE, announce_once, enabled, mode
+from runtime.identity import claim
 from runtime.settings import get_settings
 
 auth = Auth()
-
-ANONYMOUS: dict[str, Any] = {"identity": "anonymous", "display_name": "anonymous"}
-
-
-def enabled() -> bool:
-    return get_settings().auth_jwt_secret is not None
 
 
 def _unauthorized(detail: str) -> Auth.exceptions.HTTPException:
     return Auth.exceptions.HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _forbidden(detail: str) -> Auth.exceptions.HTTPException:
+    return Auth.exceptions.HTTPException(status_code=403, detail=detail)
+
+
 def verify_token(token: str) -> dict[str, Any]:
     """The user a valid token names, or 401. Only HS256 is accepted (no `none`, no key confusion)."""
     settings = get_settings()
     assert settings.auth_jwt_secret is not None
+    required = ["sub", "exp"]
+    required += ["aud"] if settings.auth_jwt_audience else []
+    required += ["iss"] if settings.auth_jwt_issuer else []
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             settings.auth_jwt_secret.get_secret_value(),
             algorithms=["HS256"],
             audience=settings.auth_jwt_audience,
-            options={"require": ["sub", "exp"], "verify_aud": settings.auth_jwt_audience is not None},
+            issuer=settings.auth_jwt_issuer,
+            leeway=LEEWAY_S,
+            options={"require": required, "verify_aud": settings.auth_jwt_audience is not None},
         )
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"invalid token: {exc}") from None
-    user: dict[str, Any] = {"identity": str(claims["sub"]), "display_name": str(claims.get("name") or claims["sub"])}
+    # A leaked long-lived token is a standing key: cap the lifetime, both as issued and as left.
+    max_ttl = settings.auth_jwt_max_ttl_s
+    exp = claims["exp"]
+    iat = claims.get("iat")
+    if not isinstance(exp, (int, float)) or exp - time.time() > max_ttl + LEEWAY_S:
+        raise _unauthorized(f"invalid token: lifetime longer than {max_ttl}s")
+    if iat is not None and (not isinstance(iat, (int, float)) or exp - iat > max_ttl):
+        raise _unauthorized(f"invalid token: lifetime longer than {max_ttl}s")
+    user: dict[str, Any] = {
+        "identity": str(claims["sub"]),
+        "display_name": str(claims.get("name") or claims["sub"]),
+        "auth_method": "jwt",
+        "metrics": claims.get("metrics") is True,
+    }
+    if claims.get("scope") is not None:
+        user["scope"] = str(claims["scope"])
     tools = claims.get("tools")
     if tools is not None:
         if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
@@ -64,28 +91,49 @@ def verify_token(token: str) -> dict[str, Any]:
 
 
 @auth.authenticate
-async def authenticate(authorization: str | None) -> Auth.types.MinimalUserDict:
-    if not enabled():
+async def authenticate(authorization: str | None, path: str) -> Auth.types.MinimalUserDict:
+    current = mode()
+    if current == "disabled":
         return ANONYMOUS  # type: ignore[return-value]
+    if current == "unconfigured":
+        raise _unauthorized("auth is not configured on this server (AUTH_JWT_SECRET is unset)")
     if not authorization:
         raise _unauthorized("missing bearer token")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("expected `Authorization: Bearer <token>`")
-    return verify_token(token.strip())  # type: ignore[return-value]
+    user = verify_token(token.strip())
+    scope = user.get("scope")
+    on_demo_api = path == SERVICE_PATH or path.startswith(SERVICE_PATH + "/")
+    if scope is not None and not (scope == SERVICE_SCOPE and on_demo_api):
+        raise _forbidden("this token is valid for the demo API only")
+    return user  # type: ignore[return-value]
+
+
+def _verified(ctx: Auth.types.AuthContext) -> str | None:
+    """The user id to filter on, or None when tokens are off. Refuses any user this module did not
+    verify (a Studio user from the `x-auth-scheme: langsmith` path, were it ever turned back on)."""
+    if not enabled():
+        return None
+    if claim(ctx.user, "auth_method") != "jwt":
+        raise _forbidden("only bearer-token users may use this server")
+    return str(ctx.user.identity)
 
 
 def _owned(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
     """Stamp the owner on what is created and filter everything else on it."""
-    if not enabled():
+    uid = _verified(ctx)
+    if uid is None:
         return None
-    owner = {"owner": ctx.user.identity}
+    owner = {"owner": uid}
     if isinstance(value, dict):
         metadata = value.get("metadata")
         if metadata is None:
             metadata = value["metadata"] = {}
         if isinstance(metadata, dict):
             metadata.update(owner)
+            if metadata.get("created_by") == "system":  # a user cannot make their assistant public
+                del metadata["created_by"]
     return owner
 
 
@@ -99,14 +147,21 @@ async def crons(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | Non
     return _owned(ctx, value)
 
 
+async def _own_or_built_in(ctx: Auth.types.AuthContext, value: Any) -> dict[str, Any] | None:
+    uid = _verified(ctx)
+    if uid is None:
+        return None
+    return {"$or": [{"owner": uid}, {"created_by": "system"}]}
+
+
 @auth.on.assistants.read
-async def read_assistants(ctx: Auth.types.AuthContext, value: Any) -> None:
-    return None
+async def read_assistants(ctx: Auth.types.AuthContext, value: Any) -> dict[str, Any] | None:
+    return await _own_or_built_in(ctx, value)
 
 
 @auth.on.assistants.search
-async def search_assistants(ctx: Auth.types.AuthContext, value: Any) -> None:
-    return None
+async def search_assistants(ctx: Auth.types.AuthContext, value: Any) -> dict[str, Any] | None:
+    return await _own_or_built_in(ctx, value)
 
 
 @auth.on.assistants
@@ -116,9 +171,13 @@ async def change_assistants(ctx: Auth.types.AuthContext, value: Any) -> dict[str
 
 @auth.on.store()
 async def store(ctx: Auth.types.AuthContext, value: Any) -> None:
-    if not enabled():
+    uid = _verified(ctx)
+    if uid is None:
         return None
     namespace = tuple(value.get("namespace") or ())
-    if not namespace or namespace[0] != ctx.user.identity:
-        raise Auth.exceptions.HTTPException(status_code=403, detail="store namespace must start with your user id")
+    if not namespace or namespace[0] != uid:
+        raise _forbidden("store namespace must start with your user id")
     return None
+
+
+announce_once()

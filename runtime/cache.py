@@ -20,20 +20,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import json
 import logging
 import shutil
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from langgraph.cache.base import BaseCache, FullKey, Namespace
-from langgraph.cache.memory import InMemoryCache
 from langgraph.cache.redis import RedisCache
 from langgraph.checkpoint.serde.base import SerializerProtocol
+from xxhash import xxh3_128_hexdigest
 
+from runtime.audit import audit_tool_call
 from runtime.metrics import TOOL_CACHE, TOOL_CACHE_ERRORS
 from runtime.settings import Settings, get_settings
 
@@ -171,6 +174,40 @@ class GuardedRedisCache(RedisCache[Any]):
         return self.delete_matching("*" if tool is None else f"*:{EXECUTOR_PREFIX}{tool}:*")
 
 
+# The calls whose cache keys this run computed, by the key's hash: the key function (nodes/execute.py)
+# registers each granted call right before LangGraph looks it up, so a hit can be audited with the
+# user it was granted to, whatever door led there (the executor, which audits the calls it runs,
+# is skipped on a hit). A context variable, because LangGraph computes the keys and looks them up
+# in the same task of one run; concurrent runs never see each other's entries.
+_LOOKUPS: contextvars.ContextVar[dict[str, tuple[str, dict[str, Any]]] | None] = contextvars.ContextVar(
+    "agent_tool_cache_lookups", default=None
+)
+_MAX_LOOKUPS = 1024
+
+
+def expect_lookup(key_text: str, tool: str, call: Mapping[str, Any]) -> None:
+    """Remember which call a cache key stands for, until LangGraph looks it up."""
+    lookups = _LOOKUPS.get()
+    if lookups is None:
+        lookups = {}
+        _LOOKUPS.set(lookups)
+    if len(lookups) >= _MAX_LOOKUPS:  # keys computed but never looked up (drawing the graph)
+        lookups.clear()
+    lookups[xxh3_128_hexdigest(key_text.encode())] = (tool, dict(call))
+
+
+def _audit_hits(keys: Sequence[FullKey], found: Mapping[FullKey, Any]) -> None:
+    lookups = _LOOKUPS.get() or {}
+    for key in keys:
+        entry = lookups.pop(key[1], None)
+        if entry is None or key not in found:
+            continue
+        tool, call = entry
+        error = _has_error(found[key])
+        audit_tool_call(tool, call.get("args") or {}, outcome="error" if error else "ok", cache_hit=True,
+                        user=str(call.get("user") or "anonymous"))  # fmt: skip
+
+
 def tool_of(ns: Namespace) -> str | None:
     node = ns[-1] if ns else ""
     return node[len(EXECUTOR_PREFIX) :] if node.startswith(EXECUTOR_PREFIX) else None
@@ -188,7 +225,8 @@ def _has_error(writes: Any) -> bool:
 
 
 class MeteredCache(BaseCache[Any]):
-    """Delegates to the real cache; counts hits and misses per tool and never stores error results.
+    """Delegates to the real cache; counts hits and misses per tool, audits every hit, and never
+    stores error results.
 
     LangGraph asks the cache only for tasks that have a cache policy, so every key looked up
     here is one tool call: found = hit (the executor does not run), not found = miss.
@@ -211,11 +249,13 @@ class MeteredCache(BaseCache[Any]):
     def get(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
         found = self.inner.get(keys)
         self._count(keys, found)
+        _audit_hits(keys, found)
         return found
 
     async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
         found = await self.inner.aget(keys)
         self._count(keys, found)
+        _audit_hits(keys, found)
         return found
 
     def set(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
@@ -231,6 +271,86 @@ class MeteredCache(BaseCache[Any]):
 
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         await self.inner.aclear(namespaces)
+
+
+class BoundedMemoryCache(BaseCache[Any]):
+    """The in-process tool cache: at most `max_entries` entries, least recently used evicted first.
+
+    LangGraph's InMemoryCache never evicts (an entry leaves only when read after its TTL), so a
+    server answering distinct questions for a day would hold every result of that day.
+    """
+
+    def __init__(self, max_entries: int, *, serde: SerializerProtocol | None = None) -> None:
+        super().__init__(serde=serde or JsonSerializer())
+        self.max_entries = max(1, max_entries)
+        self._entries: OrderedDict[FullKey, tuple[str, bytes, float | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        now = time.monotonic()
+        values: dict[FullKey, Any] = {}
+        with self._lock:
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is None:
+                    continue
+                encoding, data, expiry = entry
+                if expiry is not None and now >= expiry:
+                    del self._entries[key]
+                    continue
+                self._entries.move_to_end(key)
+                values[key] = (encoding, data)
+        return {key: self.serde.loads_typed(value) for key, value in values.items()}
+
+    async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        return self.get(keys)
+
+    def set(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
+        now = time.monotonic()
+        encoded = {key: (*self.serde.dumps_typed(value), None if ttl is None else now + ttl)
+                   for key, (value, ttl) in pairs.items()}  # fmt: skip
+        with self._lock:
+            for key, entry in encoded.items():
+                self._entries[key] = entry
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    async def aset(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
+        self.set(pairs)
+
+    def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        with self._lock:
+            if namespaces is None:
+                self._entries.clear()
+                return
+            wanted = set(namespaces)
+            for key in [k for k in self._entries if k[0] in wanted]:
+                del self._entries[key]
+
+    async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        self.clear(namespaces)
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced by ***, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def metered(cache: BaseCache[Any]) -> MeteredCache:
+    """`cache` with hit/miss counting and hit auditing (a graph compiled with any cache gets both)."""
+    return cache if isinstance(cache, MeteredCache) else MeteredCache(cache)
 
 
 _fallback_logged = False
@@ -250,12 +370,12 @@ def build_cache(settings: Settings | None = None) -> MeteredCache:
     global _fallback_logged
     s = settings or get_settings()
     if s.redis_url:
-        log.info("tool cache: Redis at %s", s.redis_url)
+        log.info("tool cache: Redis at %s", redact_url(s.redis_url))
         return MeteredCache(redis_cache(s))
     if not _fallback_logged:
         log.warning("tool cache: REDIS_URL is not set; using an in-process cache (not shared between workers)")
         _fallback_logged = True
-    return MeteredCache(InMemoryCache(serde=JsonSerializer()))
+    return MeteredCache(BoundedMemoryCache(s.tool_cache_max_entries))
 
 
 def cache_clear_main(argv: list[str] | None = None) -> int:
@@ -269,9 +389,9 @@ def cache_clear_main(argv: list[str] | None = None) -> int:
         try:
             deleted = redis_cache(s).clear_tool(args.tool)
         except Exception as exc:
-            print(f"cache-clear: Redis at {s.redis_url} failed: {exc}")
+            print(f"cache-clear: Redis at {redact_url(s.redis_url)} failed: {exc}")
             return 1
-        print(f"deleted {deleted} cached result(s) of {args.tool or 'all tools'} from {s.redis_url}")
+        print(f"deleted {deleted} cached result(s) of {args.tool or 'all tools'} from {redact_url(s.redis_url)}")
     else:
         print("REDIS_URL is not set: tool results are cached in each server process; restart it to clear them")
     if args.lm:

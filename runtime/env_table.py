@@ -52,7 +52,7 @@ MEANINGS: dict[str, str] = {
     "conversation_token_budget": "Tokens of earlier conversation given to a prompt; oldest turns are dropped first.",
     "conversation_budgets": 'Per-model conversation budgets, JSON (e.g. `{"gpt-4o": 4000}`).',
     "tool_result_max_tokens": "A tool result longer than this many tokens is cut, with a marker, before a prompt.",
-    "lm_requests_per_second": "LM requests per second per endpoint (base URL + model); 0 = unlimited.",
+    "lm_requests_per_second": "LM requests per second per endpoint (base URL, whatever the model); 0 = unlimited.",
     "lm_burst": "Burst size of the LM rate limit.",
     "tool_calls_per_minute_default": "Calls per minute per tool; 0 = unlimited. A call over the limit waits up "
     "to `TOOL_TIMEOUT_S`, then fails with an error result.",
@@ -65,9 +65,19 @@ MEANINGS: dict[str, str] = {
     "circuit_failure_threshold": "Consecutive failures (crash, timeout, unreachable backend) that open a tool's "
     "circuit breaker; while open the tool is not called. 0 = breakers off.",
     "circuit_cooldown_s": "Seconds an open circuit waits before one trial call (half-open).",
-    "auth_jwt_secret": "HS256 secret for bearer JWTs. Set: every API request needs a valid token, threads are "
-    "private to their owner, the `tools` claim limits tools. Unset: auth is off (anonymous).",
+    "auth_jwt_secret": "HS256 secret for bearer JWTs, at least 32 bytes. Set: every request (API and custom routes) "
+    "needs a valid token, threads and assistants are private to their owner, the `tools` claim limits tools. "
+    "Unset: every request is refused, unless `AUTH_DISABLED=true`.",
+    "auth_disabled": "Local development only: with no `AUTH_JWT_SECRET`, every request is the local user with every "
+    "tool (`agent-up` sets it for `langgraph dev`; logged loudly at start). Never set it in a deployment.",
     "auth_jwt_audience": "When set, tokens must carry this `aud` claim.",
+    "auth_jwt_issuer": "When set, tokens must carry this `iss` claim.",
+    "auth_jwt_max_ttl_s": "Longest token lifetime accepted, in seconds (`exp` - `iat`, and `exp` - now).",
+    "allowed_models": 'Models a run\'s `context.<role>_model` may name, per role (`"*"`: every role), JSON (e.g. '
+    '`{"synthesizer": ["gpt-4o"]}`); the configured model of a role is always allowed, any other name fails the run.',
+    "tool_cache_per_user": "Tools whose results depend on the caller: the user is part of their cache key, JSON list.",
+    "tool_cache_max_entries": "Entries of the in-process tool cache (without `REDIS_URL`); least recently used go "
+    "first.",
     "audit_log_path": 'Also append the tool-call audit log (JSON lines, logger "agent.audit") to this file.',
     "max_question_chars": "Longest question accepted, in characters; longer ones get a clear error, no LM call.",
     "langgraph_port": "Port `agent-up` serves the API on (`langgraph dev`).",

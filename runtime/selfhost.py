@@ -34,7 +34,7 @@ from psycopg_pool import ConnectionPool
 from graphs.agent import build_graph
 from graphs.context import Context
 from graphs.state import AgentState, InputState
-from runtime.cache import build_cache
+from runtime.cache import build_cache, metered
 from tools import TOOLS
 
 PersistentGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
@@ -66,7 +66,8 @@ def build_persistent_graph(
         pool.close()
         raise
     builder = build_graph(tools, cache=cache).builder
-    return builder.compile(checkpointer=saver, cache=cache if cache is not None else build_cache(), name="agent")
+    return builder.compile(checkpointer=saver, cache=metered(cache) if cache is not None else build_cache(),
+                           name="agent")  # fmt: skip
 
 
 def close_persistent_graph(graph: PersistentGraph) -> None:

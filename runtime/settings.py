@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -102,12 +102,32 @@ class Settings(BaseSettings):
     circuit_cooldown_s: float = 30.0
 
     # --- auth and audit -----------------------------------------------------------
-    # HS256 secret for bearer JWTs (runtime/auth.py). Unset: auth is off and every request is anonymous.
+    # HS256 secret for bearer JWTs (runtime/auth.py), at least 32 bytes. Unset: every request is
+    # refused, unless AUTH_DISABLED=true (local development only: `agent-up` sets it).
     auth_jwt_secret: SecretStr | None = None
-    # When set, tokens must carry this `aud` claim.
+    # Local development only: no secret, every request is the one local user with every tool.
+    auth_disabled: bool = False
+    # When set, tokens must carry this `aud` claim / this `iss` claim.
     auth_jwt_audience: str | None = None
+    auth_jwt_issuer: str | None = None
+    # Longest token lifetime accepted (exp - iat, and exp - now), seconds.
+    auth_jwt_max_ttl_s: int = 86_400
+    # Models a run's context may pick per role ("*": every role), JSON; the configured model is always allowed.
+    allowed_models: dict[str, list[str]] = Field(default_factory=dict)
+    # Tools whose results depend on who asks: the user is part of their cache key.
+    tool_cache_per_user: list[str] = Field(default_factory=lambda: ["http_api"])
+    # Entries of the in-process tool cache (used without REDIS_URL); the least recently used go first.
+    tool_cache_max_entries: int = 10_000
     # Append the tool-call audit log (JSON lines, logger "agent.audit") to this file too.
     audit_log_path: Path | None = None
+
+    @field_validator("auth_jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # HS256 with a short secret can be brute-forced offline from any one token.
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("AUTH_JWT_SECRET must be at least 32 bytes (e.g. `openssl rand -hex 32`)")
+        return value
 
     # --- graph bounds -------------------------------------------------------------
     max_question_chars: int = 8000

@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     port = str(args.port or settings.langgraph_port)
     env = {**os.environ, "LANGSMITH_TRACING": os.environ.get("LANGSMITH_TRACING", "false")}
+    if settings.auth_jwt_secret is None:
+        # Local development: with no secret the server would refuse every request (fail closed);
+        # `make up` opts out explicitly, and the server says so loudly at start.
+        env.setdefault("AUTH_DISABLED", "true")
     print(f"[up] serving the agent at http://127.0.0.1:{port} (GET /ok, /docs; Studio via LangSmith)", file=sys.stderr)
     os.chdir(PROJECT_ROOT)
     # Several runs may overlap: with a real model most of a run is waiting on it

@@ -13,6 +13,7 @@ from typing import Final
 import httpx
 from pydantic import BaseModel, Field
 
+from runtime.authmode import service_headers
 from runtime.settings import get_settings
 from tools.checked_tool import CheckedTool
 from tools.errors import ToolInputError, ToolUnavailableError
@@ -33,9 +34,11 @@ class HttpApiArgs(BaseModel):
     )
 
 
-def _target(path: str) -> tuple[str, float]:
+def _target(path: str) -> tuple[str, float, dict[str, str]]:
     settings = get_settings()
-    return build_url(path, settings.http_tool_base_url, settings.http_tool_allowed_hosts), settings.tool_timeout_s
+    url = build_url(path, settings.http_tool_base_url, settings.http_tool_allowed_hosts)
+    # The demo API is behind the server's auth: the tool presents a token valid for it alone.
+    return url, settings.tool_timeout_s, service_headers(url, settings)
 
 
 def _check_status(response: httpx.Response, path: str) -> None:
@@ -67,7 +70,7 @@ def _decode(body: bytes, path: str) -> str:
 
 
 def fetch(path: str, transport: httpx.BaseTransport | None = None) -> str:
-    url, timeout = _target(path)
+    url, timeout, auth_headers = _target(path)
     body = bytearray()
     try:
         with (
@@ -75,7 +78,7 @@ def fetch(path: str, transport: httpx.BaseTransport | None = None) -> str:
             httpx.Client(
                 transport=transport, timeout=timeout, follow_redirects=False, trust_env=False, headers=_HEADERS
             ) as client,
-            client.stream("GET", url) as response,
+            client.stream("GET", url, headers=auth_headers) as response,
         ):
             _check_status(response, path)
             for chunk in response.iter_bytes():
@@ -88,14 +91,14 @@ def fetch(path: str, transport: httpx.BaseTransport | None = None) -> str:
 
 
 async def afetch(path: str, transport: httpx.AsyncBaseTransport | None = None) -> str:
-    url, timeout = _target(path)
+    url, timeout, auth_headers = _target(path)
     body = bytearray()
     try:
         async with (
             httpx.AsyncClient(
                 transport=transport, timeout=timeout, follow_redirects=False, trust_env=False, headers=_HEADERS
             ) as client,
-            client.stream("GET", url) as response,
+            client.stream("GET", url, headers=auth_headers) as response,
         ):
             _check_status(response, path)
             async for chunk in response.aiter_bytes():

@@ -1,7 +1,9 @@
 """Auth through the real server (`langgraph dev` + the scripted model server): bearer JWTs,
-thread ownership, per-user tool permissions from the token, and the audit log.
+thread and assistant ownership, per-user tool permissions from the token, the audit log, and the
+side doors an attacker would try (Studio's header, CORS, custom routes, `command.goto` and state
+updates to executor nodes, the tool cache), with two users: alice (every tool) and bob (calculator).
 
-Tokens are minted here with the secret the server gets through AUTH_JWT_SECRET.
+Tokens are minted here with the secret and issuer the server gets through its environment.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from tests.support.scripted_server import ScriptedURL, scripted_server
 from tests.support.server import langgraph_dev
 
 SECRET = "test-secret-" + "x" * 32
+ISSUER = "agent-tests"
 
 
 def token(sub: str, ttl: float = 3600, secret: str = SECRET, **claims: Any) -> str:
-    return jwt.encode({"sub": sub, "exp": int(time.time() + ttl), **claims}, secret, algorithm="HS256")
+    return jwt.encode({"sub": sub, "exp": int(time.time() + ttl), "iss": ISSUER, **claims}, secret, algorithm="HS256")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,7 @@ def audit_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(model: ScriptedURL, audit_path: Path) -> Iterator[str]:
     env = {"LLM_BASE_URL": model, "LLM_MODEL": "scripted", "DSPY_CACHE": "false", "AUTH_JWT_SECRET": SECRET,
-           "AUDIT_LOG_PATH": str(audit_path)}  # fmt: skip
+           "AUTH_JWT_ISSUER": ISSUER, "AUTH_JWT_MAX_TTL_S": "7200", "AUDIT_LOG_PATH": str(audit_path)}  # fmt: skip
     with langgraph_dev(env=env) as url:
         yield url
 
@@ -69,8 +72,13 @@ BOB = token("bob", tools=["calculator"])
         "Bearer " + jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, "", algorithm="none"),
         f"Bearer {jwt.encode({'sub': 'alice'}, SECRET, algorithm='HS256')}",  # no exp
         f"Bearer {token('alice', tools='calculator')}",  # tools must be a list
+        f"Bearer {token('alice', ttl=7200 * 10)}",  # lives longer than AUTH_JWT_MAX_TTL_S
+        f"Bearer {token('alice', iat=int(time.time()) - 7200 * 10)}",  # issued too long before it expires
+        "Bearer " + jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),  # no iss
+        f"Bearer {token('alice', iss='someone-else')}",
     ],
-    ids=["none", "basic", "garbage", "wrong-secret", "expired", "alg-none", "no-exp", "bad-tools-claim"],
+    ids=["none", "basic", "garbage", "wrong-secret", "expired", "alg-none", "no-exp", "bad-tools-claim",
+         "too-long-lived", "too-long-issued", "no-iss", "wrong-iss"],
 )
 def test_requests_without_a_valid_token_are_refused(server: str, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
@@ -155,3 +163,156 @@ async def test_alice_without_a_tools_claim_may_use_every_tool(server: str, audit
     assert all(r["error"] is None for r in values["results"]), values["results"]
     mine = [a for a in audit(audit_path) if a["thread_id"] == thread["thread_id"]]
     assert sorted((a["user"], a["tool"]) for a in mine) == [("alice", "calculator"), ("alice", "http_api")]
+
+
+# --- side doors ----------------------------------------------------------------------------------
+
+STUDIO_ORIGIN = "https://smith.langchain.com"
+METRICS = token("prometheus", tools=[], metrics=True)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/threads/search", {}),
+        ("POST", "/assistants/search", {}),
+        ("POST", "/runs/wait", {"assistant_id": "agent", "input": {"messages": [{"role": "user", "content": "hi"}]}}),
+        ("GET", "/agent/metrics", None),
+    ],
+)
+def test_studio_header_alone_is_not_a_user(server: str, method: str, path: str, body: Any) -> None:
+    # `langgraph dev` would take this header as a Studio user with every tool (no `disable_studio_auth`).
+    response = httpx.request(method, f"{server}{path}", json=body, headers={"x-auth-scheme": "langsmith"}, timeout=30)
+    assert response.status_code == 401, response.text
+
+
+def test_cors_allows_studio_and_no_other_origin(server: str) -> None:
+    def preflight(origin: str) -> httpx.Response:
+        return httpx.options(f"{server}/threads/search", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type"}, timeout=10)  # fmt: skip
+
+    assert preflight(STUDIO_ORIGIN).headers.get("access-control-allow-origin") == STUDIO_ORIGIN
+    evil = preflight("https://evil.example")
+    assert evil.headers.get("access-control-allow-origin") not in ("*", "https://evil.example")
+    simple = httpx.post(f"{server}/threads/search", json={}, timeout=10,
+                        headers={"Origin": "https://evil.example", "Authorization": f"Bearer {ALICE}"})  # fmt: skip
+    assert "access-control-allow-origin" not in simple.headers
+
+
+def test_custom_routes_need_a_token_and_metrics_a_metrics_claim(server: str) -> None:
+    def get(path: str, bearer: str | None) -> int:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return httpx.get(f"{server}{path}", headers=headers, timeout=10).status_code
+
+    assert get("/agent/metrics", None) == 401
+    assert get("/agent/metrics", BOB) == 403  # a user's token does not show everyone's spend
+    assert get("/agent/metrics", METRICS) == 200
+    assert get("/demo-api/", None) == 401
+    assert get("/demo-api/status/billing", BOB) == 200
+    # The server's own /metrics is outside auth: the agent's series are not added to it.
+    assert "agent_lm_calls_total" not in httpx.get(f"{server}/metrics", timeout=10).text
+
+
+def test_the_http_tools_demo_api_token_opens_nothing_else(server: str) -> None:
+    service = token("agent:http_api", scope="demo-api", tools=[])
+    headers = {"Authorization": f"Bearer {service}"}
+    assert httpx.get(f"{server}/demo-api/status/billing", headers=headers, timeout=10).status_code == 200
+    assert httpx.post(f"{server}/threads/search", json={}, headers=headers, timeout=10).status_code == 403
+    assert httpx.get(f"{server}/agent/metrics", headers=headers, timeout=10).status_code == 403
+
+
+async def test_assistants_are_private_but_the_built_in_one_is_public(server: str) -> None:
+    alice, bob = client(server, ALICE), client(server, BOB)
+    mine = await alice.assistants.create("agent", name="alice's", metadata={"created_by": "system"})
+    assert mine["metadata"]["owner"] == "alice" and mine["metadata"].get("created_by") != "system"
+    alice_sees = {a["assistant_id"] for a in await alice.assistants.search(limit=100)}
+    bob_sees = await bob.assistants.search(limit=100)
+    assert mine["assistant_id"] in alice_sees
+    assert mine["assistant_id"] not in {a["assistant_id"] for a in bob_sees}
+    assert any(a["metadata"].get("created_by") == "system" for a in bob_sees)  # the built-in `agent`
+    async with httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {BOB}"}, timeout=30) as raw:
+        assert (await raw.get(f"/assistants/{mine['assistant_id']}")).status_code == 404
+        run = await raw.post("/runs/wait", json={"assistant_id": mine["assistant_id"], "input": {"messages": []}})
+        assert run.status_code == 404
+
+
+UNITS = {"value": 3, "from_unit": "km", "to_unit": "m"}
+
+
+async def _alice_fills_the_cache(server: str) -> None:
+    alice = client(server, ALICE)
+    thread = await alice.threads.create()
+    question = f"convert_units{json.dumps(UNITS)}"
+    await alice.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
+                          context={"critique": False})  # fmt: skip
+    results = (await alice.threads.get_state(thread["thread_id"]))["values"]["results"]
+    assert [(r["name"], r["error"]) for r in results] == [("convert_units", None)]
+
+
+def _bobs_audit(audit_path: Path, before: int) -> list[tuple[str, str, bool]]:
+    return [(a["tool"], a["outcome"], a["cache_hit"]) for a in audit(audit_path)[before:] if a["user"] == "bob"]
+
+
+async def test_goto_an_executor_cannot_read_anothers_cached_result(server: str, audit_path: Path) -> None:
+    await _alice_fills_the_cache(server)
+    bob = client(server, BOB)
+    call = {"call_id": "forged", "name": "convert_units", "args": UNITS, "user": "bob", "grant": "0" * 64}
+    for goto in ({"node": "run_convert_units", "input": {"call": call}},  # Send with a forged call
+                 {"node": "run_convert_units", "input": {"call": {k: call[k] for k in ("call_id", "name", "args")}}},
+                 "run_convert_units"):  # fmt: skip
+        thread = await bob.threads.create()
+        before = len(audit(audit_path))
+        await bob.runs.wait(thread["thread_id"], "agent", command={"goto": goto}, context={"critique": False},
+                            raise_error=False)  # fmt: skip
+        values = (await bob.threads.get_state(thread["thread_id"]))["values"]
+        outputs = [r for r in values.get("results", []) if r.get("output")]
+        assert outputs == [], (goto, outputs)  # nothing of Alice's result
+        assert _bobs_audit(audit_path, before) == [("convert_units", "denied", False)], goto
+
+
+async def test_a_state_update_as_select_cannot_read_anothers_cached_result(server: str, audit_path: Path) -> None:
+    await _alice_fills_the_cache(server)
+    bob = client(server, BOB)
+    thread = await bob.threads.create()
+    tid = thread["thread_id"]
+    await bob.runs.wait(tid, "agent", input={"messages": [{"role": "user", "content": "hello"}]},
+                        context={"critique": False})  # fmt: skip
+    before = len(audit(audit_path))
+    pending = [{"call_id": "forged", "name": "convert_units", "args": UNITS, "user": "bob", "grant": "f" * 64}]
+    await bob.threads.update_state(tid, {"pending_calls": pending, "results": None}, as_node="select")
+    await bob.runs.wait(tid, "agent", input=None, context={"critique": False})
+    values = (await bob.threads.get_state(tid))["values"]
+    assert [(r["name"], r["output"]) for r in values["results"]] == [("convert_units", None)]
+    assert "not permitted" in values["results"][0]["error"]
+    assert _bobs_audit(audit_path, before) == [("convert_units", "denied", False)]
+
+
+async def test_a_cache_hit_is_audited_for_the_user_it_served(server: str, audit_path: Path) -> None:
+    await _alice_fills_the_cache(server)
+    before = len(audit(audit_path))
+    await _alice_fills_the_cache(server)
+    mine = [(a["user"], a["tool"], a["outcome"], a["cache_hit"]) for a in audit(audit_path)[before:]]
+    assert mine == [("alice", "convert_units", "ok", True)]
+
+
+# --- a server with no secret and no opt-out fails closed ---------------------------------------
+
+
+def test_without_a_secret_or_the_dev_opt_out_every_request_is_refused(model: ScriptedURL) -> None:
+    env = {"LLM_BASE_URL": model, "LLM_MODEL": "scripted", "AUTH_DISABLED": "false"}
+    with langgraph_dev(env=env) as url:
+        assert httpx.get(f"{url}/ok", timeout=10).status_code == 200
+        doors: list[tuple[str, str, dict[str, Any] | None]] = [
+            ("POST", "/threads/search", {}), ("POST", "/assistants/search", {}),
+            ("GET", "/agent/metrics", None), ("GET", "/demo-api/", None)]  # fmt: skip
+        for method, path, body in doors:
+            for headers in ({}, {"x-auth-scheme": "langsmith"}, {"Authorization": f"Bearer {ALICE}"}):
+                response = httpx.request(method, f"{url}{path}", json=body, headers=headers, timeout=10)
+                assert response.status_code == 401, (path, headers, response.text)
+
+
+def test_a_short_secret_fails_the_start(model: ScriptedURL) -> None:
+    env = {"LLM_BASE_URL": model, "LLM_MODEL": "scripted", "AUTH_JWT_SECRET": "too-short"}
+    with pytest.raises(RuntimeError, match="at least 32 bytes"), langgraph_dev(env=env, timeout=90):
+        pass

@@ -87,6 +87,10 @@ def langgraph_dev(
     assert exe, "langgraph CLI is not installed (pip install -e '.[serve]')"
     full_env = {**os.environ, "LANGSMITH_TRACING": "false", **(env or {})}
     full_env.setdefault("HTTP_TOOL_BASE_URL", f"http://127.0.0.1:{port}/demo-api")
+    # Without a secret the server refuses every request (runtime/auth.py); a test server without
+    # one is a local development server, so it opts out the way `agent-up` does.
+    if "AUTH_JWT_SECRET" not in full_env:
+        full_env.setdefault("AUTH_DISABLED", "true")
     log = tempfile.NamedTemporaryFile(prefix="langgraph-dev-", suffix=".log", delete=False)  # noqa: SIM115
     # The in-memory server pickles every thread into ./.langgraph_api and loads it all back at the
     # next start (langgraph-cli drops `disable_persistence` from the config): run from the project
@@ -118,9 +122,11 @@ def langgraph_dev(
             time.sleep(0.5)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
+        except ProcessLookupError:  # it already exited (a server that refused to start)
+            pass
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         server_log = Path(log.name).read_text(errors="replace")

@@ -13,7 +13,8 @@ from langgraph.cache.memory import InMemoryCache
 from graphs.agent import build_graph
 from graphs.context import Context
 from nodes.execute import cache_key, cache_policy
-from runtime.cache import JsonSerializer, MeteredCache, build_cache
+from nodes.select import granted
+from runtime.cache import BoundedMemoryCache, JsonSerializer, MeteredCache, build_cache
 from runtime.metrics import sample
 from runtime.settings import Settings
 from tests.support.inputs import record, user_input
@@ -42,10 +43,10 @@ def lookups(tool_name: str) -> tuple[float, float]:
             sample("agent_tool_cache_requests_total", tool=tool_name, result="miss"))  # fmt: skip
 
 
-def test_build_cache_without_redis_is_in_process_and_metered() -> None:
-    built = build_cache(Settings(redis_url=None))
+def test_build_cache_without_redis_is_in_process_bounded_and_metered() -> None:
+    built = build_cache(Settings(redis_url=None, tool_cache_max_entries=3))
     assert isinstance(built, MeteredCache)
-    assert isinstance(built.inner, InMemoryCache)
+    assert isinstance(built.inner, BoundedMemoryCache) and built.inner.max_entries == 3
 
 
 def test_hits_and_misses_are_counted_per_tool(scripted_lm: ScriptedLM) -> None:
@@ -99,11 +100,11 @@ def test_new_tool_version_never_reads_the_old_entry(scripted_lm: ScriptedLM) -> 
 def test_today_calls_are_keyed_by_date(monkeypatch: pytest.MonkeyPatch) -> None:
     key = cache_key(tool("dated", lambda text: text))
     monkeypatch.setattr("tools.dates.today", lambda: dt.date(2030, 1, 1))
-    today_1 = key({"call": {"call_id": "a", "name": "dated", "args": {"date": "today"}}})
-    fixed_1 = key({"call": {"call_id": "a", "name": "dated", "args": {"date": "2030-01-01"}}})
+    today_1 = key({"call": granted("u", "dated", {"date": "today"})})
+    fixed_1 = key({"call": granted("u", "dated", {"date": "2030-01-01"})})
     monkeypatch.setattr("tools.dates.today", lambda: dt.date(2030, 1, 2))
-    today_2 = key({"call": {"call_id": "b", "name": "dated", "args": {"date": "Today"}}})
-    fixed_2 = key({"call": {"call_id": "b", "name": "dated", "args": {"date": "2030-01-01"}}})
+    today_2 = key({"call": granted("u", "dated", {"date": "Today"})})
+    fixed_2 = key({"call": granted("u", "dated", {"date": "2030-01-01"})})
     assert "2030-01-01" in today_1 and "2030-01-02" in today_2
     assert fixed_1 == fixed_2  # a call that does not say "today" keeps one entry across days
 
