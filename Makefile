@@ -10,8 +10,10 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
-	@echo "[install] dependencies (llama-cpp-python compiles from source the first time: several minutes)"
-	$(PY) -m pip install $(PIP_FLAGS) -e ".[serve,local,dev,postgres]"
+	@echo "[install] Python dependencies"
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[serve,dev,postgres]"
+	@echo "[install] llama.cpp's llama-server for the embedded model (compiled once per machine: ~10 minutes on 2 cores)"
+	$(PY) -m runtime.llama_server
 	touch $@
 
 up: install

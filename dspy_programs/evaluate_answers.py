@@ -1,7 +1,11 @@
-"""End-to-end answer accuracy: the whole graph on the answers split, critique loop on and off.
+"""End-to-end answer accuracy: the whole graph on the answers split, critique loop off and on.
+
+    evaluate --program answers --split test
 
 An answer is right when it contains the reference: a number within the row's relative
-tolerance (commas and units ignored), the date, or one of the accepted texts.
+tolerance (commas and units ignored), the date, or one of the accepted texts. Each variant is a
+first run: the LM cache is off for the whole evaluation, and the embedded model server (when this
+project started it) is restarted before each variant so no variant reuses another's prompt cache.
 """
 
 from __future__ import annotations
@@ -9,10 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import statistics
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,57 +51,167 @@ def is_correct(row: dict[str, Any], answer: str) -> bool:
     return any(str(a).lower() in low for a in accepted)
 
 
-def evaluate_answers(args: argparse.Namespace, command: str) -> list[dict[str, Any]]:
-    from langgraph.cache.memory import InMemoryCache
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
-    from graphs.agent import build_graph
+
+@contextmanager
+def demo_api() -> Iterator[str]:
+    """The demo REST API the `http_api` tool reads, on a free loopback port (no server needed)."""
+    import socket
+
+    import uvicorn
+
+    from tools.demo_api import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+def restart_local_model() -> str:
+    """Restart the embedded model server if this project started it; say what was done."""
+    from runtime.local_model import serve, stop
+    from runtime.settings import get_settings
+
+    settings = get_settings()
+    if not settings.uses_local_model:
+        return "hosted model: not restarted"
+    if not stop(settings):
+        return "model server not started by this project: not restarted (its prompt cache may be warm)"
+    serve(settings)
+    return "embedded model server restarted (empty prompt cache)"
+
+
+def node_seconds() -> dict[str, float]:
+    """Total seconds recorded per node so far (the graph's own latency histogram)."""
+    from runtime.metrics import NODE_LATENCY
+
+    totals: dict[str, float] = {}
+    for metric in NODE_LATENCY.collect():
+        for s in metric.samples:
+            if s.name.endswith("_sum"):
+                node = s.labels["node"]
+                key = "execute" if node.startswith("run_") else node
+                totals[key] = totals.get(key, 0.0) + s.value
+    return totals
+
+
+def run_variant(graph: Any, rows: list[dict[str, Any]], critique: bool, model: str | None) -> list[dict[str, Any]]:
     from graphs.context import Context
     from graphs.state import InputState
 
-    rows = data.answer_rows(args.split)[: args.limit or None]
-    graph = build_graph(cache=InMemoryCache())
-    summary = []
-    records: dict[str, list[dict[str, Any]]] = {}
-    for critique in (False, True):
-        name = "critique loop on" if critique else "critique loop off"
-        outcomes = []
-        for i, row in enumerate(rows, 1):
-            started = time.perf_counter()
-            ctx = Context(critique=critique, selector_model=args.model, synthesizer_model=args.model,
-                          critic_model=args.model, refiner_model=args.model)  # fmt: skip
-            try:
-                payload: InputState = {"messages": [HumanMessage(row["question"])]}
-                out = graph.invoke(payload, context=ctx)
-                answer, error = str(out.get("answer", "")), None
-                lm_calls = sum(u.get("lm_calls", 0) for u in out.get("usage", []))
-            except Exception as exc:  # scored wrong and reported
-                answer, error, lm_calls = "", f"{type(exc).__name__}: {exc}"[:300], 0
-            outcomes.append({"id": row["id"], "correct": is_correct(row, answer), "answer": answer[:500],
-                             "expected": row["answer"], "seconds": round(time.perf_counter() - started, 2),
-                             "lm_calls": lm_calls, "error": error})  # fmt: skip
-            if i % 5 == 0 or i == len(rows):
-                acc = sum(o["correct"] for o in outcomes) / i
-                print(f"  [{name}] {i}/{len(rows)} accuracy={acc:.3f}", file=sys.stderr, flush=True)
-        records[name] = outcomes
-        summary.append({
-            "variant": name, "n": len(outcomes),
-            "accuracy": round(sum(o["correct"] for o in outcomes) / len(outcomes), 3),
-            "lm_calls_per_question": round(sum(o["lm_calls"] for o in outcomes) / len(outcomes), 2),
-            "latency_p50_s": round(statistics.median(o["seconds"] for o in outcomes), 2),
-            "latency_max_s": round(max(o["seconds"] for o in outcomes), 2),
-            "errors": sum(o["error"] is not None for o in outcomes),
-        })  # fmt: skip
-    lines = [f"Command: `{command}`", "", "| variant | accuracy | LM calls / question | p50 s | max s | errors |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    name = "critique loop on" if critique else "critique loop off"
+    outcomes: list[dict[str, Any]] = []
+    for i, row in enumerate(rows, 1):
+        ctx = Context(critique=critique, selector_model=model, synthesizer_model=model, critic_model=model,
+                      refiner_model=model)  # fmt: skip
+        before = node_seconds()
+        started = time.perf_counter()
+        try:
+            payload: InputState = {"messages": [HumanMessage(row["question"])]}
+            out = graph.invoke(payload, context=ctx)
+            answer, error = str(out.get("answer", "")), None
+            lm_calls = sum(u.get("lm_calls", 0) for u in out.get("usage", []))
+            trail = {"verdict": out.get("verdict"), "critique_by": out.get("critique_by"),
+                     "refinements": out.get("refinements", 0), "refine_kept": out.get("refine_kept")}  # fmt: skip
+        except Exception as exc:  # scored wrong and reported
+            answer, error, lm_calls, trail = "", f"{type(exc).__name__}: {exc}"[:300], 0, {}
+        seconds = time.perf_counter() - started
+        after = node_seconds()
+        per_node = {k: round(v - before.get(k, 0.0), 3) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+        outcomes.append({"id": row["id"], "correct": is_correct(row, answer), "answer": answer[:500],
+                         "expected": row["answer"], "seconds": round(seconds, 2), "lm_calls": lm_calls,
+                         "node_seconds": per_node, "error": error, **trail})  # fmt: skip
+        if i % 5 == 0 or i == len(rows):
+            acc = sum(o["correct"] for o in outcomes) / i
+            p50 = statistics.median(o["seconds"] for o in outcomes)
+            print(f"  [{name}] {i}/{len(rows)} accuracy={acc:.3f} p50={p50:.1f}s", file=sys.stderr, flush=True)
+    return outcomes
+
+
+def summarize(name: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(outcomes)
+    seconds = [o["seconds"] for o in outcomes]
+    nodes = sorted({k for o in outcomes for k in o["node_seconds"]})
+    return {
+        "variant": name, "n": n,
+        "accuracy": round(sum(o["correct"] for o in outcomes) / n, 3),
+        "lm_calls_per_question": round(sum(o["lm_calls"] for o in outcomes) / n, 2),
+        "latency_p50_s": round(statistics.median(seconds), 2),
+        "latency_p95_s": round(percentile(seconds, 0.95), 2),
+        "latency_max_s": round(max(seconds), 2),
+        "node_seconds_per_question": {k: round(sum(o["node_seconds"].get(k, 0.0) for o in outcomes) / n, 2)
+                                      for k in nodes},
+        "errors": sum(o["error"] is not None for o in outcomes),
+    }  # fmt: skip
+
+
+def report(command: str, split: str, summary: list[dict[str, Any]], changes: dict[str, list[str]],
+           notes: list[str]) -> str:  # fmt: skip
+    lines = [f"Command: `{command}`", "",
+             "| variant | accuracy | LM calls / question | p50 s | p95 s | max s | errors |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for s in summary:
         lines.append(f"| {s['variant']} | {s['accuracy']} | {s['lm_calls_per_question']} | {s['latency_p50_s']} | "
-                     f"{s['latency_max_s']} | {s['errors']} |")  # fmt: skip
-    text = "\n".join(lines) + f"\n\nn = {len(rows)} questions from the {args.split} split.\n"
-    stem = f"answers-{args.split}"
+                     f"{s['latency_p95_s']} | {s['latency_max_s']} | {s['errors']} |")  # fmt: skip
+    nodes = sorted({k for s in summary for k in s["node_seconds_per_question"]})
+    lines += ["", "Seconds per question spent in each node (mean):", "",
+              "| variant | " + " | ".join(nodes) + " |", "|---|" + "---|" * len(nodes)]  # fmt: skip
+    for s in summary:
+        lines.append(f"| {s['variant']} | " + " | ".join(str(s["node_seconds_per_question"].get(k, 0))
+                                                        for k in nodes) + " |")  # fmt: skip
+    fixed, broken = changes["fixed"], changes["broken"]
+    lines += ["", f"What the loop changed: {len(fixed)} answers wrong → right ({', '.join(fixed) or 'none'}), "
+              f"{len(broken)} right → wrong ({', '.join(broken) or 'none'}).", "",
+              f"n = {summary[0]['n']} questions from the {split} split; LM cache off; {'; '.join(notes)}."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_answers(args: argparse.Namespace, command: str) -> list[dict[str, Any]]:
+    from langgraph.cache.memory import InMemoryCache
+
+    from runtime.settings import get_settings
+
+    rows = data.answer_rows(args.split)[: args.limit or None]
+    records: dict[str, list[dict[str, Any]]] = {}
+    notes: list[str] = []
+    with demo_api() as api_url:
+        # Both settings are read per call, so set them before anything builds the graph.
+        os.environ["HTTP_TOOL_BASE_URL"] = api_url
+        os.environ["DSPY_CACHE"] = "false"
+        get_settings.cache_clear()
+        from graphs.agent import build_graph
+
+        for critique in (False, True):
+            name = "critique loop on" if critique else "critique loop off"
+            notes.append(f"{name}: {restart_local_model()}")
+            # A fresh graph and tool cache per variant: no variant reads another's tool results.
+            graph = build_graph(cache=InMemoryCache())
+            records[name] = run_variant(graph, rows, critique, args.model)
+    off, on = records["critique loop off"], records["critique loop on"]
+    changes = {
+        "fixed": [a["id"] for a, b in zip(off, on, strict=True) if not a["correct"] and b["correct"]],
+        "broken": [a["id"] for a, b in zip(off, on, strict=True) if a["correct"] and not b["correct"]],
+    }
+    summary = [summarize(name, outcomes) for name, outcomes in records.items()]
+    text = report(command, args.split, summary, changes, notes)
     out = Path(args.results_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.md").write_text(text)
-    (out / f"{stem}.json").write_text(json.dumps({"command": command, "summary": summary,
-                                                           "outcomes": records}, indent=1) + "\n")  # fmt: skip
+    (out / f"answers-{args.split}.md").write_text(text)
+    (out / f"answers-{args.split}.json").write_text(json.dumps(
+        {"command": command, "summary": summary, "changes": changes, "notes": notes, "outcomes": records},
+        indent=1) + "\n")  # fmt: skip
     print(text)
     return summary

@@ -40,6 +40,10 @@ def intake(state: AgentState) -> dict[str, Any]:
         "draft": "",
         "verdict": "",
         "critique": "",
+        "critique_by": "",
+        "checks_passed": [],
+        "checks_failed": 0,
+        "refine_kept": False,
         "answer": "",
         "error": None,
     }

@@ -91,6 +91,23 @@ def trim_conversation(messages: Sequence[AnyMessage], max_tokens: int) -> list[B
                          start_on="human", allow_partial=False)  # fmt: skip
 
 
+def earlier_turns(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
+    """The turns before the latest question, as the question first saw them.
+
+    A question asked again in the same thread gets the conversation it was first asked in (its
+    own earlier exchange and what followed are not context for it), so its prompts are the same
+    as the first time and the LM cache answers them: a repeated question costs no model call.
+    """
+    history = list(messages[:-1])
+    if not messages or not isinstance(messages[-1].content, str):
+        return history
+    latest = " ".join(messages[-1].content.split()).lower()
+    for i, m in enumerate(history):
+        if m.type == "human" and isinstance(m.content, str) and " ".join(m.content.split()).lower() == latest:
+            return history[:i]
+    return history
+
+
 def format_conversation(messages: Sequence[AnyMessage], max_tokens: int | None = None) -> str:
     """Earlier turns as `user: ...`/`assistant: ...` lines, oldest dropped first to fit `max_tokens`
     (default CONVERSATION_TOKEN_BUDGET)."""

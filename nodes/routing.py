@@ -28,6 +28,11 @@ def after_synthesize(state: AgentState, runtime: Runtime[Context]) -> Literal["c
     return "critique" if ctx.critique else "finalize"
 
 
+def after_refine(state: AgentState) -> Literal["critique", "finalize"]:
+    """A refined draft that was not kept ends the loop: the old draft was the better one."""
+    return "critique" if state.get("refine_kept") else "finalize"
+
+
 def after_critique(state: AgentState, runtime: Runtime[Context]) -> Literal["select", "refine", "finalize"]:
     ctx = runtime.context or Context()
     verdict = state.get("verdict")

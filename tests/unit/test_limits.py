@@ -176,7 +176,7 @@ def test_every_lm_call_takes_a_token_from_its_endpoint(
     monkeypatch.setattr(limits, "lm_limiter", lambda base_url, model, settings=None: Spy((base_url, model)))
     scripted_lm.callbacks = [LMRateLimit("http://model/v1", "scripted")]
     graph = build_graph([tool("echo", lambda text: text)], cache=cache())
-    graph.invoke(user_input("hello"), context=Context())
+    graph.invoke(user_input('echo{"text": "hi"}'), context=Context())  # free-text result: the critic is asked
     assert len(taken) == len(scripted_lm.calls) == 3
     assert set(taken) == {("http://model/v1", "scripted")}
 

@@ -39,7 +39,7 @@ def test_answer_tokens_come_between_tools_and_the_synthesize_update(scripted_lm:
     assert dedupe(labels(chunks)) == [
         "update:intake", "tools_selected", "update:select", "tool_started", "tool_finished", "update:run_echo",
         "answer_token:synthesize", "update:synthesize", "critique", "update:critique",
-        "answer_token:refine", "update:refine", "critique", "update:critique", "update:finalize",
+        "answer_token:refine", "refine", "update:refine", "critique", "update:critique", "update:finalize",
     ]  # fmt: skip
 
 
@@ -76,9 +76,12 @@ def test_renderer_writes_tokens_live_on_one_line() -> None:
     r.handle("custom", {"event": "answer_token", "node": "synthesize", "text": "lo\nthere"})
     r.handle("updates", {"synthesize": {"draft": "Hello there"}})
     r.handle("custom", {"event": "answer_token", "node": "refine", "text": "Better"})
+    r.handle("custom", {"event": "refine", "kept": True, "reason": "refined draft kept"})
     r.handle("updates", {"refine": {"draft": "Better"}})
+    r.handle("custom", {"event": "critique", "verdict": "accept", "critique": None, "by": "checks"})
     r.handle("updates", {"finalize": {"answer": "Better"}})
     assert out.getvalue().splitlines() == [
-        "▸ drafting: Hello there", "▸ draft written", "▸ refining: Better", "▸ draft refined",
+        "▸ drafting: Hello there", "▸ draft written", "▸ refining: Better", "▸ refined draft kept",
+        "▸ critique (checks): accept — no comment",
     ]  # fmt: skip
     assert r.answer == "Better"

@@ -1,0 +1,107 @@
+"""The deterministic checks that judge a draft before any critic model is asked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from graphs.state import ToolResult
+from nodes.checks import number_matches, primary_result, verify
+
+
+def result(name: str, args: dict[str, Any], output: Any = None, error: str | None = None) -> ToolResult:
+    text = output if isinstance(output, str) or output is None else json.dumps(output)
+    return ToolResult(call_id="c1", name=name, args=args, output=text, error=error, seconds=0.01)
+
+
+CALC = result("calculator", {"expression": "0.17 * 2340"}, "397.8")
+MILES = result("convert_units", {"value": 26.2, "from_unit": "mile", "to_unit": "kilometer"},
+               {"value": 42.1648, "unit": "kilometer", "text": "26.2 mile = 42.1648 kilometer"})
+WEEKDAY = result("date_calculator", {"operation": "weekday", "date": "2026-12-25"},
+                 {"date": "2026-12-25", "weekday": "Friday"})
+DIFF = result("date_calculator", {"operation": "difference", "date": "2026-01-01", "end_date": "2026-12-31"},
+              {"start": "2026-01-01", "end": "2026-12-31", "days": 364, "weeks": 52.0})
+ADD = result("date_calculator", {"operation": "add_days", "date": "2026-01-01", "days": 90},
+             {"date": "2026-01-01", "days": 90, "result": "2026-04-01", "weekday": "Wednesday"})
+PASSAGES = result("search_knowledge", {"query": "refund"}, [{"source": "a.md", "text": "30 days"}])
+
+
+@pytest.mark.parametrize(("expected", "written", "ok"), [
+    (42.1648, "42.16", True), (42.1648, "42.2", True), (42.1648, "42", True), (42.1648, "42.17", False),
+    (397.8, "397.80", True), (1234567.0, "1234567", True), (1234567.0, "1230000", True), (364, "365", False),
+    (0.333333333333, "0.33", True), (0.333333333333, "0.3", True), (0.333333333333, "0.4", False),
+    (1234567.0, "1240000", False), (400.0, "400", True), (0.0, "0", True), (364, "400", False),
+    (397.8, "400", False),
+])  # fmt: skip
+def test_a_figure_matches_at_the_precision_it_is_written(expected: float, written: str, ok: bool) -> None:
+    assert number_matches(expected, written) is ok
+
+
+def test_the_primary_result_is_the_first_field_that_is_not_an_echo_of_the_arguments() -> None:
+    assert primary_result(CALC) == ("result", 397.8)
+    assert primary_result(MILES) == ("value", 42.1648)
+    assert primary_result(WEEKDAY) == ("weekday", "Friday")
+    assert primary_result(DIFF) == ("days", 364)
+    assert primary_result(ADD) == ("result", "2026-04-01")
+    assert primary_result(PASSAGES) is None  # a list of passages is free text
+
+
+@pytest.mark.parametrize("draft", [
+    "17% of 2,340 is 397.8.", "That comes to 397.80", "It's about 398.",
+])  # fmt: skip
+def test_a_draft_stating_the_figure_passes(draft: str) -> None:
+    checked = verify([CALC], draft)
+    assert not checked.failed and not checked.free_text
+
+
+def test_a_draft_with_the_wrong_figure_fails_with_a_message_naming_the_result() -> None:
+    checked = verify([CALC], "17% of 2,340 is 379.8.")
+    assert [c.name for c in checked.failed] == ["figure:calculator#1"]
+    assert "397.8" in checked.critique()
+
+
+@pytest.mark.parametrize(("draft", "ok"), [
+    ("26.2 miles is 42.16 km.", True), ("26.2 miles is about 42.16 kilometers.", True),
+    ("That is 42.16 kilometres", True), ("26.2 miles is 42.16.", False), ("26.2 miles is 26.2 km.", False),
+])  # fmt: skip
+def test_conversions_need_the_figure_and_the_unit(draft: str, ok: bool) -> None:
+    assert (not verify([MILES], draft).failed) is ok
+
+
+@pytest.mark.parametrize(("draft", "ok"), [
+    ("The date is 2026-04-01.", True), ("90 days after New Year is April 1, 2026 (a Wednesday).", True),
+    ("It falls on 1 April 2026.", True), ("It falls on Wednesday.", False), ("April 2, 2026", False),
+])  # fmt: skip
+def test_dates_are_found_in_the_forms_people_write(draft: str, ok: bool) -> None:
+    assert (not verify([ADD], draft).failed) is ok
+
+
+def test_each_part_of_a_two_part_question_must_be_answered() -> None:
+    both = "26.2 miles is 42.16 km, and 2026-12-25 is a Friday."
+    assert not verify([MILES, WEEKDAY], both).failed
+    half = verify([MILES, WEEKDAY], "26.2 miles is 42.16 km.")
+    assert [c.name for c in half.failed] == ["figure:date_calculator#1"]
+
+
+def test_a_failed_tool_must_be_acknowledged() -> None:
+    failed = result("http_api", {"path": "/orders/A1"}, error="HTTPStatusError: 503")
+    assert verify([failed], "Order A1 shipped yesterday.").failed
+    assert not verify([failed], "Sorry, I could not reach the order service (503).").failed
+
+
+def test_a_refused_call_must_be_acknowledged() -> None:
+    rejected = [{"name": "http_api", "args": {"path": 5}, "reason": "invalid arguments"}]
+    assert verify([], "Here is your order.", rejected).failed
+    assert not verify([], "I was unable to look that order up.", rejected).failed
+
+
+def test_free_text_results_are_left_to_the_critic() -> None:
+    checked = verify([PASSAGES], "You can return hardware within 30 days.")
+    assert checked.free_text and not checked.checks
+
+
+def test_no_tool_results_means_nothing_to_check() -> None:
+    checked = verify([], "Hello! How can I help?")
+    assert not checked.checks and not checked.free_text

@@ -1,0 +1,110 @@
+"""The critique loop: checks decide without a model, the critic judges only free text, and a
+refined draft replaces the old one only when it is better."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import StructuredTool
+from langgraph.cache.memory import InMemoryCache
+from pydantic import BaseModel, Field
+
+from graphs.agent import build_graph
+from graphs.context import Context
+from tests.support.inputs import user_input
+from tests.support.scripted_lm import ScriptedLM, default_script
+
+
+class Expr(BaseModel):
+    expression: str = Field(description="arithmetic")
+
+
+def calculator(expression: str) -> str:
+    return "397.8"
+
+
+def passage(expression: str) -> str:
+    return '[{"source": "doc.md", "text": "Hardware can be returned within 30 days."}]'
+
+
+def graph(fn: Any = calculator) -> Any:
+    tools = [StructuredTool.from_function(func=f, name=name, description=name, args_schema=Expr,
+                                          metadata={"version": "1", "ttl": 60})
+             for name, f in (("calculator", fn), ("search", passage))]  # fmt: skip
+    return build_graph(tools, cache=InMemoryCache())
+
+
+Q = 'calculator{"expression": "0.17 * 2340"} what is 17% of 2340?'
+
+
+def scripted(synth: str, refined: str | None = None) -> ScriptedLM:
+    def script(role: str, fields: dict[str, str]) -> dict[str, Any]:
+        if role == "synthesizer":
+            return {"answer": synth}
+        if role == "refiner":
+            return {"answer": refined if refined is not None else fields["draft"]}
+        return default_script(role, fields)
+
+    return ScriptedLM(script)
+
+
+def run(monkeypatch: Any, lm: ScriptedLM, question: str = Q, fn: Any = calculator, **ctx: Any) -> dict[str, Any]:
+    monkeypatch.setattr("nodes.prompting.dspy_lm", lambda role, settings=None, model=None, max_tokens=None: lm)
+    out: dict[str, Any] = graph(fn).invoke(user_input(question), context=Context(**ctx))
+    return out
+
+
+def test_a_draft_the_checks_accept_costs_no_critic_call(monkeypatch: Any) -> None:
+    lm = scripted("17% of 2,340 is 397.8.")
+    out = run(monkeypatch, lm)
+    assert lm.roles() == ["selector", "synthesizer"]
+    assert out["verdict"] == "accept" and out["critique_by"] == "checks"
+    assert out["answer"] == "17% of 2,340 is 397.8."
+
+
+def test_a_failed_check_is_the_refiners_critique_and_no_critic_is_asked(monkeypatch: Any) -> None:
+    lm = scripted("17% of 2,340 is 379.8.", refined="17% of 2,340 is 397.8.")
+    out = run(monkeypatch, lm)
+    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    refiner_fields = lm.calls[2][1]
+    assert "397.8" in refiner_fields["critique"]
+    assert out["answer"] == "17% of 2,340 is 397.8."
+    assert out["refine_kept"] is True and out["verdict"] == "accept"
+
+
+def test_a_refined_draft_that_fixes_nothing_is_dropped_and_the_loop_ends(monkeypatch: Any) -> None:
+    lm = scripted("17% of 2,340 is 379.8.", refined="I apologize for the incomplete draft.")
+    out = run(monkeypatch, lm, max_refinements=3)
+    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    assert out["refine_kept"] is False
+    assert out["answer"] == "17% of 2,340 is 379.8."
+
+
+def test_a_refined_draft_that_loses_a_passed_check_is_dropped(monkeypatch: Any) -> None:
+    # The critic asks for a refinement of a correct draft; the refiner drops the figure.
+    lm = scripted("Returns: within 30 days; 17% of 2340 is 397.8.", refined="Returns are possible.")
+    out = run(monkeypatch, lm, question=Q + ' search{"expression": "returns"} #refine')
+    assert lm.roles() == ["selector", "synthesizer", "critic", "refiner"]
+    assert out["refine_kept"] is False and out["answer"] == "Returns: within 30 days; 17% of 2340 is 397.8."
+
+
+def test_free_text_results_go_to_the_critic_model(monkeypatch: Any) -> None:
+    lm = scripted("Hardware can be returned within 30 days.")
+    out = run(monkeypatch, lm, fn=passage)
+    assert lm.roles() == ["selector", "synthesizer", "critic"]
+    assert out["critique_by"] == "critic"
+
+
+def test_a_question_asked_again_in_the_thread_sees_the_conversation_it_was_first_asked_in(monkeypatch: Any) -> None:
+    lm = scripted("17% of 2,340 is 397.8.")
+    first = run(monkeypatch, lm)
+    again = [HumanMessage(Q), AIMessage(first["answer"]), HumanMessage("thanks"), AIMessage("You're welcome."),
+             HumanMessage(Q)]  # fmt: skip
+    monkeypatch.setattr("nodes.prompting.dspy_lm", lambda role, settings=None, model=None, max_tokens=None: lm)
+    graph().invoke({"messages": again}, context=Context())
+    selector_calls = [fields for role, fields in lm.calls if role == "selector"]
+    assert selector_calls[0] == selector_calls[1]  # identical prompt: the LM cache can answer it
+    other = [HumanMessage("thanks"), AIMessage("You're welcome."), HumanMessage(Q + " please")]
+    graph().invoke({"messages": other}, context=Context())
+    assert "thanks" in [fields for role, fields in lm.calls if role == "selector"][2]["conversation"]
