@@ -3,8 +3,12 @@
 intake ─► select ─┬─► run_<tool> (one per call, in parallel via Send, cached) ─┐
                   └──────────────────────────────────────────────────────────► synthesize
 synthesize ─► critique ─┬─ accept ──────────► finalize ─► END
-                        ├─ refine ──► refine ─► critique
+                        ├─ refine ──► refine ─┬─ kept ─► critique
+                        │                     └─ not better ─► finalize
                         └─ need more info ──► select
+
+critique runs deterministic checks first (nodes/checks.py) and calls the critic model only for
+results no check can judge; a refined draft replaces the old one only if it is better.
 
 Every node's latency is recorded (`timed`, runtime/metrics.py); the executors' results are
 cached by tool, version and arguments (runtime/cache.py), LM responses by DSPy (runtime/lm_cache.py).
@@ -27,7 +31,7 @@ from nodes.execute import cache_policy, executor_node_name, make_executor
 from nodes.finalize import finalize
 from nodes.intake import intake
 from nodes.retry import LM_RETRY
-from nodes.routing import after_critique, after_intake, after_select, after_synthesize
+from nodes.routing import after_critique, after_intake, after_refine, after_select, after_synthesize
 from nodes.select import make_select
 from nodes.synthesize import synthesize
 from runtime.audit import open_audit_log
@@ -67,7 +71,7 @@ def build_graph(
         builder.add_edge(name, "synthesize")
     builder.add_conditional_edges("synthesize", after_synthesize, ["critique", "finalize"])
     builder.add_conditional_edges("critique", after_critique, ["select", "refine", "finalize"])
-    builder.add_edge("refine", "critique")
+    builder.add_conditional_edges("refine", after_refine, ["critique", "finalize"])
     builder.add_edge("finalize", END)
     # Whatever cache is given, hits are counted and audited (runtime/cache.py).
     return builder.compile(cache=metered(cache) if cache is not None else build_cache(), name="agent")

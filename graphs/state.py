@@ -48,6 +48,10 @@ class AgentState(InputState, total=False):
     draft: str
     verdict: str
     critique: str
+    critique_by: str  # "checks" (deterministic, no model call) or "critic" (the LM judged)
+    checks_passed: list[str]  # names of the checks the current draft passes (nodes/checks.py)
+    checks_failed: int
+    refine_kept: bool  # whether the last refined draft replaced the old one
     refinements: int
     answer: str
     error: str | None

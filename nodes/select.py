@@ -15,7 +15,14 @@ from langgraph.runtime import Runtime
 from dspy_programs.tool_specs import to_specs
 from graphs.context import Context
 from graphs.state import AgentState, ToolCall
-from nodes.prompting import conversation_budget, format_conversation, format_results, lm_for, program_for
+from nodes.prompting import (
+    conversation_budget,
+    earlier_turns,
+    format_conversation,
+    format_results,
+    lm_for,
+    program_for,
+)
 from nodes.usage import UsageMeter
 from runtime.grants import sign
 from runtime.identity import permitted_tools, user_id
@@ -61,7 +68,7 @@ def make_select(tools: Sequence[BaseTool]) -> SelectNode:
 def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Context) -> dict[str, Any]:
     specs = to_specs(offered_tools(tools, ctx))
     messages = state.get("messages", [])
-    conversation = format_conversation(messages[:-1], conversation_budget("selector", ctx))
+    conversation = format_conversation(earlier_turns(messages), conversation_budget("selector", ctx))
     meter = UsageMeter("select")
     selector = program_for("selector", ctx)
     with dspy.context(lm=lm_for("selector", ctx), callbacks=[meter], track_usage=True):
