@@ -15,19 +15,28 @@ from typing import Any
 
 import dspy
 
-from dspy_programs.programs import PROGRAMS, ToolSelector
+from dspy_programs.programs import PROGRAMS, ToolSelector, selector_kwargs
 
 log = logging.getLogger(__name__)
 
 COMPILED_DIR = Path(__file__).resolve().parent / "compiled"
 
 
+def _inside(root: Path, model_slug: str, filename: str) -> Path:
+    """root/<model_slug>/<filename>, refusing a slug that would leave `root` (a model named `x/..`)."""
+    path = root / model_slug / filename
+    if model_slug in ("", ".", "..") or "/" in model_slug or "\\" in model_slug \
+            or not path.resolve().is_relative_to(root.resolve()):  # fmt: skip
+        raise ValueError(f"model slug {model_slug[:80]!r} does not name a folder inside {root}")
+    return path
+
+
 def program_path(name: str, model_slug: str, root: Path = COMPILED_DIR) -> Path:
-    return root / model_slug / f"{name}.json"
+    return _inside(root, model_slug, f"{name}.json")
 
 
 def meta_path(name: str, model_slug: str, root: Path = COMPILED_DIR) -> Path:
-    return root / model_slug / f"{name}.meta.json"
+    return _inside(root, model_slug, f"{name}.meta.json")
 
 
 def read_meta(name: str, model_slug: str, root: Path = COMPILED_DIR) -> dict[str, Any] | None:
@@ -45,9 +54,7 @@ def load_program(name: str, model_slug: str, root: Path = COMPILED_DIR) -> tuple
     """Return (program, how) where how is 'compiled (<optimizer>)' or 'zero-shot'."""
     path = program_path(name, model_slug, root)
     meta = read_meta(name, model_slug, root) or {}
-    kwargs: dict[str, Any] = {}
-    if name == "selector" and meta.get("adapter"):
-        kwargs["adapter"] = meta["adapter"]
+    kwargs: dict[str, Any] = selector_kwargs(meta) if name == "selector" else {}
     program = build(name, **kwargs)
     if not path.exists():
         return program, "zero-shot"
@@ -62,7 +69,7 @@ def save_program(
     path.parent.mkdir(parents=True, exist_ok=True)
     program.save(str(path))
     if isinstance(program, ToolSelector):
-        meta = {**meta, "adapter": program.adapter_name}
+        meta = {**meta, "adapter": program.adapter_name, "selector_config": program.config()}
     meta_path(name, model_slug, root).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return path
 

@@ -177,32 +177,44 @@ def make_executor(tool: BaseTool) -> Runnable[ExecutorInput, dict[str, Any]]:
         started = _start(tool, call)
         if refusal := _refuse(tool, call):
             return _refused(tool, call, refusal, started)
-        limiter = tool_limiter(tool.name)
-        if limiter is not None and not limiter.acquire_within(get_settings().tool_timeout_s):
-            return _finish(tool, call, None, _rate_limited(tool), started)
-        ctx = contextvars.copy_context()
+        breaker = breaker_for(tool.name)
+        trial = breaker.state == "half_open"  # allowed in half-open: this call is the trial
         try:
-            value = _POOL.submit(ctx.run, tool.invoke, call["args"]).result(timeout=get_settings().tool_timeout_s)
-        except Exception as exc:
-            _settle(tool, call, exc, started)
-            return _finish(tool, call, None, _describe(tool, exc), started)
-        _settle(tool, call, None, started)
-        return _finish(tool, call, value, None, started)
+            limiter = tool_limiter(tool.name)
+            if limiter is not None and not limiter.acquire_within(get_settings().tool_timeout_s):
+                return _finish(tool, call, None, _rate_limited(tool), started)
+            ctx = contextvars.copy_context()
+            try:
+                value = _POOL.submit(ctx.run, tool.invoke, call["args"]).result(timeout=get_settings().tool_timeout_s)
+            except Exception as exc:
+                _settle(tool, call, exc, started)
+                return _finish(tool, call, None, _describe(tool, exc), started)
+            _settle(tool, call, None, started)
+            return _finish(tool, call, value, None, started)
+        finally:
+            if trial:  # a trial that ended without a verdict (rate-limited) must not hold the breaker
+                breaker.release()
 
     async def run_async(inp: ExecutorInput) -> dict[str, Any]:
         call = _call_of(tool, inp)
         started = _start(tool, call)
         if refusal := _refuse(tool, call):
             return _refused(tool, call, refusal, started)
-        limiter = tool_limiter(tool.name)
-        if limiter is not None and not await limiter.aacquire_within(get_settings().tool_timeout_s):
-            return _finish(tool, call, None, _rate_limited(tool), started)
+        breaker = breaker_for(tool.name)
+        trial = breaker.state == "half_open"  # allowed in half-open: this call is the trial
         try:
-            value = await asyncio.wait_for(tool.ainvoke(call["args"]), timeout=get_settings().tool_timeout_s)
-        except Exception as exc:
-            _settle(tool, call, exc, started)
-            return _finish(tool, call, None, _describe(tool, exc), started)
-        _settle(tool, call, None, started)
-        return _finish(tool, call, value, None, started)
+            limiter = tool_limiter(tool.name)
+            if limiter is not None and not await limiter.aacquire_within(get_settings().tool_timeout_s):
+                return _finish(tool, call, None, _rate_limited(tool), started)
+            try:
+                value = await asyncio.wait_for(tool.ainvoke(call["args"]), timeout=get_settings().tool_timeout_s)
+            except Exception as exc:
+                _settle(tool, call, exc, started)
+                return _finish(tool, call, None, _describe(tool, exc), started)
+            _settle(tool, call, None, started)
+            return _finish(tool, call, value, None, started)
+        finally:
+            if trial:  # a trial that ended without a verdict (rate-limited, cancelled) must not hold the breaker
+                breaker.release()
 
     return RunnableLambda(run_sync, afunc=run_async, name=executor_node_name(tool.name))

@@ -79,6 +79,16 @@ class CircuitBreaker:
                     self._state, self._opened_at, self._trial_in_flight = "open", self._clock(), False
         self._publish()
 
+    def release(self) -> None:
+        """Give back a half-open trial that ended without a verdict (rate-limited, cancelled): the
+        next caller gets the trial. Without this the breaker would stay half-open, refusing
+        everyone, until restart. A no-op in any other state."""
+        if not self.enabled:
+            return
+        with self._lock:
+            if self._state == "half_open":
+                self._trial_in_flight = False
+
     def retry_in(self) -> float:
         with self._lock:
             return max(0.0, self.cooldown_s - (self._clock() - self._opened_at))

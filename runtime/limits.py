@@ -1,4 +1,4 @@
-"""Rate limits: LM requests per second per endpoint, tool calls per minute per tool.
+"""Rate limits: LM requests per second per endpoint (base URL), tool calls per minute per tool.
 
 Both use LangChain's InMemoryRateLimiter (a token bucket, thread-safe), with two changes:
 the bucket starts full (LangChain's starts empty, so the very first call of a process would
@@ -48,16 +48,20 @@ class RateLimiter(InMemoryRateLimiter):
 
 
 _lock = threading.Lock()
-_lm_limiters: dict[tuple[str | None, str, float, int], RateLimiter] = {}
+_lm_limiters: dict[tuple[str | None, float, int], RateLimiter] = {}
 _tool_limiters: dict[tuple[str, float], RateLimiter] = {}
 
 
 def lm_limiter(base_url: str | None, model: str, settings: Settings | None = None) -> RateLimiter | None:
-    """The limiter shared by every LM call to one endpoint (None when LM_REQUESTS_PER_SECOND is 0)."""
+    """The limiter shared by every LM call to one endpoint (None when LM_REQUESTS_PER_SECOND is 0).
+
+    Keyed by base URL alone, not by model: the limit protects the endpoint (and the key it bills),
+    so naming another model must not buy another allowance.
+    """
     s = settings or get_settings()
     if s.lm_requests_per_second <= 0:
         return None
-    key = (base_url, model, s.lm_requests_per_second, s.lm_burst)
+    key = (base_url, s.lm_requests_per_second, s.lm_burst)
     with _lock:
         limiter = _lm_limiters.get(key)
         if limiter is None:
