@@ -45,13 +45,22 @@ class Settings(BaseSettings):
     local_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
     local_model_host: str = "127.0.0.1"
     local_model_port: int = 8080
-    # The selector gets a llama.cpp server of its own (on LOCAL_MODEL_PORT; the other roles on
-    # the next port): a server keeps the KV cache of one prompt prefix, and the selector's long
-    # few-shot prefix would otherwise be evicted by every synthesizer or critic call.
-    local_selector_server: bool = True
-    local_model_ctx: int = 8192
+    # llama.cpp's `llama-server` serves every role from one process: parallel slots, each with its
+    # own prompt cache, and a request goes to the slot whose cached prompt matches it best, so the
+    # selector's and the synthesizer's prefixes both stay warm (benchmarks/serving.py measures it).
+    local_model_slots: int = 4
+    # Context tokens shared by all slots (one unified KV cache: any slot may use up to all of it).
+    local_model_ctx: int = 16384
+    # Reuse cached prompt chunks of at least this many tokens even after a changed middle part.
+    local_model_cache_reuse: int = 256
+    # Host RAM for prompts evicted from the slots (llama-server's --cache-ram), MiB.
+    local_model_cache_ram_mib: int = 2048
     local_model_threads: int = 0  # 0: all cores
     model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "models")
+    # The llama-server binary: built once per machine into LLAMA_SERVER_DIR (runtime/llama_server.py),
+    # or an existing build named by LLAMA_SERVER_BIN.
+    llama_server_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "llama-server")
+    llama_server_bin: Path | None = None
     lm_timeout_s: float = 60.0
     lm_max_tokens: int = 512
 
@@ -154,14 +163,8 @@ class Settings(BaseSettings):
     def uses_local_model(self) -> bool:
         return not self.llm_base_url and not self.openai_api_key
 
-    def local_port(self, role: Role = "selector") -> int:
-        return self.local_model_port + (1 if self.local_selector_server and role != "selector" else 0)
-
-    def local_ports(self) -> list[int]:
-        return sorted({self.local_port(role) for role in ROLES})
-
-    def local_base_url(self, role: Role = "selector") -> str:
-        return f"http://{self.local_model_host}:{self.local_port(role)}/v1"
+    def local_base_url(self) -> str:
+        return f"http://{self.local_model_host}:{self.local_model_port}/v1"
 
 
 @lru_cache(maxsize=1)
