@@ -23,6 +23,7 @@ from graphs.state import ToolResult
 # An output with more scalar fields than this, a list, or longer text is a record or a passage.
 MAX_CHECKABLE_FIELDS = 6
 MAX_CHECKABLE_CHARS = 400
+MAX_FIGURE_CHARS = 40  # a longer string result (a note, a message) is free text
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -161,7 +162,8 @@ def primary_result(result: ToolResult, answer_field: str | None = None) -> tuple
         return answer_field, fields[answer_field]
     for key, value in fields.items():
         if key not in ("text", "unit") and not _is_echo(value, result["args"]):
-            return key, value
+            # A sentence is free text, not a figure: only a model can judge how a draft uses it.
+            return (key, value) if not isinstance(value, str) or len(value) <= MAX_FIGURE_CHARS else None
     return None
 
 

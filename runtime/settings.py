@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     critic_base_url: str | None = None
     refiner_base_url: str | None = None
 
-    local_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
+    local_model: Literal["qwen2.5-coder-1.5b"] = "qwen2.5-coder-1.5b"
     local_model_host: str = "127.0.0.1"
     local_model_port: int = 8080
     # llama.cpp's `llama-server` serves every role from one process: parallel slots, each with its

@@ -86,9 +86,9 @@ def test_disk_cache_survives_the_memory_cache(lm_env: Path) -> None:
 
 def test_different_step_is_a_real_call(lm_env: Path) -> None:
     graph = build_graph([tool("echo", lambda text: text, ttl=0)], cache=cache())
-    ask(graph, "question one")
+    ask(graph, 'echo{"text": "one"}')  # a free-text result: the critic model is asked too
     start = requests()
-    ask(graph, "question two")
+    ask(graph, 'echo{"text": "two"}')
     assert requests() - start == 3
 
 
@@ -100,6 +100,6 @@ def test_cache_off_sends_every_call(lm_env: Path, monkeypatch: pytest.MonkeyPatc
     assert not dspy.cache.enable_disk_cache and not dspy.cache.enable_memory_cache
     graph = build_graph([tool("echo", lambda text: text, ttl=0)], cache=cache())
     start = requests()
-    ask(graph, "uncached question")
-    ask(graph, "uncached question")
+    ask(graph, 'echo{"text": "uncached"}')
+    ask(graph, 'echo{"text": "uncached"}')
     assert requests() - start == 6

@@ -83,7 +83,8 @@ async def test_same_tool_call_on_two_threads_hits_the_redis_cache(server: str, d
 
 
 async def test_answer_tokens_stream_before_the_answer(server: str) -> None:
-    parts = await stream(server, 'calculator{"expression": "2+3"} #refine', max_refinements=1)
+    # A passage result: no check can judge it, so the (scripted) critic asks for a refinement.
+    parts = await stream(server, 'search_knowledge{"query": "warranty"} #refine', max_refinements=1)
     order: list[str] = []
     for event, data in parts:
         if event == "custom":
@@ -94,7 +95,7 @@ async def test_answer_tokens_stream_before_the_answer(server: str) -> None:
             continue
         if not order or order[-1] != label:
             order.append(label)
-    assert order.index("update:run_calculator") < order.index("answer_token:synthesize")
+    assert order.index("update:run_search_knowledge") < order.index("answer_token:synthesize")
     assert order.index("answer_token:synthesize") < order.index("update:synthesize")
     assert order.index("answer_token:refine") < order.index("update:refine") < order.index("update:finalize")
     tokens = [d for e, d in parts if e == "custom" and d.get("event") == "answer_token" and d["node"] == "synthesize"]
