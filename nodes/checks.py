@@ -180,6 +180,12 @@ def value_stated(value: Any, draft: str) -> bool:
     return _contains(text, value_text.lower())
 
 
+def grounded_figures(draft: str, results: Sequence[ToolResult]) -> set[str]:
+    """Numbers the draft shares with the tool outputs: facts it took from them (free text included)."""
+    sources = {n for r in results for n in numbers_in(r.get("output") or "")}
+    return {n for n in numbers_in(draft) if n in sources}
+
+
 def verify(
     results: Sequence[ToolResult],
     draft: str,

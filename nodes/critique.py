@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from dspy_programs.signatures import Verdict
 from graphs.context import Context
 from graphs.state import AgentState
-from nodes.checks import Verification, verify
+from nodes.checks import Verification, grounded_figures, verify
 from nodes.prompting import format_results, lm_for, program_for
 from nodes.streaming import streaming_program_for
 from nodes.usage import UsageMeter
@@ -55,15 +55,20 @@ def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 def improves(state: AgentState, new_draft: str) -> tuple[bool, str]:
     """Whether a refined draft may replace the current one, and why (not).
 
-    It must keep every check the old draft passed and change what the critique asked: fix at
-    least one failed check when the checks wrote the critique, or at least change the text when
-    the critic did.
+    It must keep every check the old draft passed and every figure it took from the tool results
+    (passages included, which no check covers), and change what the critique asked: fix at least
+    one failed check when the checks wrote the critique, or at least change the text when the
+    critic did.
     """
     old_passed = set(state.get("checks_passed", []))
     new = verification(state, new_draft)
     lost = old_passed - new.passed_names
     if lost:
         return False, f"the refined draft lost what the old one had right ({', '.join(sorted(lost))})"
+    results = state.get("results", [])
+    dropped = grounded_figures(state["draft"], results) - grounded_figures(new_draft, results)
+    if dropped:
+        return False, f"the refined draft dropped figures the tools gave ({', '.join(sorted(dropped))})"
     if state.get("critique_by") == "checks" and len(new.failed) >= state.get("checks_failed", 0):
         return False, "the refined draft fixed none of the failed checks"
     if " ".join(new_draft.split()) == " ".join(state["draft"].split()):

@@ -89,6 +89,13 @@ def test_a_refined_draft_that_loses_a_passed_check_is_dropped(monkeypatch: Any) 
     assert out["refine_kept"] is False and out["answer"] == "Returns: within 30 days; 17% of 2340 is 397.8."
 
 
+def test_a_refined_draft_that_drops_a_figure_from_a_passage_is_dropped(monkeypatch: Any) -> None:
+    lm = scripted("Hardware can be returned within 30 days.", refined="Hardware can be returned.")
+    out = run(monkeypatch, lm, question=Q + " #refine", fn=passage)
+    assert lm.roles() == ["selector", "synthesizer", "critic", "refiner"]
+    assert out["refine_kept"] is False and out["answer"] == "Hardware can be returned within 30 days."
+
+
 def test_free_text_results_go_to_the_critic_model(monkeypatch: Any) -> None:
     lm = scripted("Hardware can be returned within 30 days.")
     out = run(monkeypatch, lm, fn=passage)
