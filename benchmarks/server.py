@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks._common import NO_RATE_LIMITS, md_table, ratio, summary_ms, write_results
+from benchmarks._common import NO_RATE_LIMITS, ROOT, md_table, ratio, summary_ms, write_results
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "dev-default": {"args": [], "patched_poll": False},
@@ -101,6 +102,11 @@ def dev_server(env: dict[str, str], extra_args: list[str], patched_poll: bool) -
         cmd = list(cmd)
         if patched_poll:
             cmd = [sys.executable, "-m", "benchmarks._patched_dev", *cmd[1:]]
+            # The helper starts the server in a fresh temporary folder: `-m benchmarks...` needs the
+            # repository on the path there (without it: "No module named 'benchmarks'").
+            env = dict(kwargs.get("env") or os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+            kwargs["env"] = env
         return real_popen([*cmd, *extra_args], **kwargs)
 
     manager = helper.langgraph_dev(env=env)
