@@ -199,8 +199,9 @@ def main(argv: list[str] | None = None) -> None:
     slow_context = {f"{role}_model": slow_model for role in ("selector", "synthesizer", "critic", "refiner")}
     slow_level = f"{args.slow_clients} slow"
     with model_server(args.slow_ms) as llm_url:
+        # The slow clients pick the "-slow" model per run: an operator must allow a model a client chooses.
         env = {"LLM_BASE_URL": llm_url, "LLM_MODEL": "scripted", "DSPY_CACHE": "false", **NO_RATE_LIMITS,
-               "BENCH_QUEUE_POLL_S": str(PATCHED_POLL_S)}  # fmt: skip
+               "BENCH_QUEUE_POLL_S": str(PATCHED_POLL_S), "ALLOWED_MODELS": json.dumps({"*": [slow_model]})}  # fmt: skip
         for name in configs:
             cfg = CONFIGS[name]
             t = time.perf_counter()
