@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     with model_server(args.slow_ms) as llm_url:
         # The slow clients pick the "-slow" model per run: an operator must allow a model a client chooses.
         env = {"LLM_BASE_URL": llm_url, "LLM_MODEL": "scripted", "DSPY_CACHE": "false", **NO_RATE_LIMITS,
-               "BENCH_QUEUE_POLL_S": str(PATCHED_POLL_S), "ALLOWED_MODELS": json.dumps({"*": [slow_model]})}  # fmt: skip
+               "BENCH_QUEUE_POLL_S": str(PATCHED_POLL_S),
+               "ALLOWED_MODELS": json.dumps({"*": [slow_model]})}  # fmt: skip
         for name in configs:
             cfg = CONFIGS[name]
             t = time.perf_counter()
