@@ -54,13 +54,15 @@ def synthesis_metric(example: Any, pred: Any, trace: Any = None, *_: Any) -> flo
 
 @dataclass(frozen=True)
 class Task:
-    examples: Callable[[data.Split], list[dspy.Example]]
+    examples: Callable[..., list[dspy.Example]]
     metric: Callable[..., float | bool]
     stratum: Callable[[dspy.Example], str]
 
 
 TASKS: dict[str, Task] = {
-    "selector": Task(data.selection_examples, selection_metric, lambda ex: str(ex.category)),
+    # Strata: category x (shipped tools or another tool set), so the first demos cover both.
+    "selector": Task(data.selection_examples, selection_metric,
+                     lambda ex: f"{ex.category}-{'shipped' if ex.toolset == 'shipped' else 'other'}"),
     "critic": Task(data.critique_examples, critique_metric, lambda ex: str(ex.verdict)),
     "synthesizer": Task(data.synthesis_examples, synthesis_metric, lambda ex: ""),
 }
@@ -96,13 +98,17 @@ def make_optimizer(name: str, metric: Callable[..., Any], args: argparse.Namespa
             num_candidate_programs=args.candidates, num_threads=args.threads,
         )  # fmt: skip
     if name == "mipro":
+        # --num-trials sets an explicit budget (auto=None) that fits a small CPU box.
         return dspy.MIPROv2(
-            metric=metric, auto=args.auto, num_threads=args.threads, seed=args.seed,
+            metric=metric, auto=None if args.num_trials else args.auto, num_threads=args.threads, seed=args.seed,
+            num_candidates=args.num_candidates if args.num_trials else None, verbose=False,
             max_bootstrapped_demos=args.demos, max_labeled_demos=args.labeled, prompt_model=lm, task_model=lm,
         )  # fmt: skip
     if name == "gepa":
-        return dspy.GEPA(metric=_gepa_metric(metric), auto=args.auto, num_threads=args.threads, reflection_lm=lm,
-                         seed=args.seed)  # fmt: skip
+        # --max-metric-calls sets an explicit budget; --log-dir makes the run resumable (GEPA's own state).
+        return dspy.GEPA(metric=_gepa_metric(metric), auto=None if args.max_metric_calls else args.auto,
+                         max_metric_calls=args.max_metric_calls or None, num_threads=args.threads,
+                         reflection_lm=lm, seed=args.seed, log_dir=args.log_dir, track_stats=True)  # fmt: skip
     raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
 
 
@@ -126,13 +132,36 @@ def _tokens_since(lm: dspy.LM, start: int) -> dict[str, int]:
     return totals
 
 
+LAST_PARTS: dict[str, float] = {}  # the last score()'s parts: shipped tools / tool sets held out of train
+
+
 def score(program: dspy.Module, examples: list[dspy.Example], metric: Callable[..., Any], lm: dspy.LM,
           threads: int) -> float:  # fmt: skip
     evaluate = dspy.Evaluate(devset=examples, metric=metric, num_threads=threads, display_progress=True,
                              provide_traceback=False, max_errors=len(examples) + 1)  # fmt: skip
     with dspy.context(lm=lm):
         result = evaluate(program)
+    LAST_PARTS.clear()
+    rows = getattr(result, "results", None) or []
+    for part, keep in (("shipped", lambda t: t == "shipped"), ("unseen", lambda t: t != "shipped")):
+        scores = [float(r[2]) for r in rows if keep(str(r[0].get("toolset", "shipped")))]
+        if scores:
+            LAST_PARTS[part] = round(100 * sum(scores) / len(scores), 2)
     return round(float(result.score), 2)
+
+
+def stratified_sample(examples: list[dspy.Example], n: int, seed: int) -> list[dspy.Example]:
+    """A seeded sample of n selection examples with every (shipped tools or not, category) stratum
+    represented; evaluate --sample and optimize --dev-sample take the same rows for one seed."""
+    if not n:
+        return examples
+    return interleave(examples, lambda ex: f"{ex.toolset == 'shipped'}-{ex.category}", random.Random(seed))[:n]
+
+
+def _sample(examples: list[dspy.Example], n: int, stratum: Callable[[dspy.Example], str],
+            seed: int) -> list[dspy.Example]:  # fmt: skip
+    """The first n of a seeded stratified interleave (every kind represented)."""
+    return interleave(examples, stratum, random.Random(seed))[:n] if n else examples
 
 
 def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -144,16 +173,24 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     # Optimizers walk the train set in order and keep the first demonstrations that pass: a
     # seeded shuffle, then categories taken in turn, so those first demos cover every kind.
     train = interleave(train, task.stratum, random.Random(args.seed))[: args.train_limit or None]
-    dev = task.examples("dev")[: args.dev_limit or None]
+    dev_split = args.dev_split if program_name == "selector" else "dev"
+    dev = task.examples(dev_split)[: args.dev_limit or None]
+    if program_name == "selector" and args.dev_sample:
+        dev = stratified_sample(dev, args.dev_sample, args.seed)
     print(f"[optimize] {program_name} with {args.optimizer} on {slug}: {len(train)} train, {len(dev)} dev",
           file=sys.stderr, flush=True)  # fmt: skip
-    kwargs = {"adapter": args.adapter} if program_name == "selector" else {}
+    kwargs: dict[str, Any] = {}
+    if program_name == "selector":
+        kwargs = {"adapter": args.adapter, "reasoning": args.reasoning, "direct": not args.no_direct,
+                  "constrain": args.constrain, "demo_mode": args.demo_mode}  # fmt: skip
     student = build(program_name, **kwargs)
     started = time.perf_counter()
     history_before = len(lm.history)
     meter = UsageMeter("optimize")
+    parts: dict[str, Any] = {}
     with dspy.context(lm=lm, callbacks=[meter], track_usage=True):
         before = score(student, dev, task.metric, lm, args.threads) if not args.skip_baseline else None
+        parts["before"] = dict(LAST_PARTS) if before is not None else None
         optimizer = make_optimizer(args.optimizer, task.metric, args, lm)
         compile_kwargs: dict[str, Any] = {"trainset": train}
         if args.optimizer == "labeled":
@@ -161,14 +198,26 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
             # category gets a demo, and a prompt of mostly no-tool demos answers "no tool".
             compile_kwargs["sample"] = False
         if args.optimizer in ("mipro", "gepa"):
-            compile_kwargs["valset"] = dev
+            compile_kwargs["valset"] = _sample(dev, args.val_limit, task.stratum, args.seed)
+        if args.optimizer == "mipro" and args.num_trials:
+            compile_kwargs.update(num_trials=args.num_trials, minibatch_size=args.minibatch_size,
+                                  minibatch_full_eval_steps=args.full_eval_steps,
+                                  data_aware_proposer=not args.no_data_aware)  # fmt: skip
         compiled = optimizer.compile(student, **compile_kwargs)
+        compile_seconds = round(time.perf_counter() - started, 1)
+        compile_calls = meter.calls
         after = score(compiled, dev, task.metric, lm, args.threads)
+        parts["after"] = dict(LAST_PARTS)
     seconds = round(time.perf_counter() - started, 1)
     meta: dict[str, Any] = {
         "program": program_name, "optimizer": args.optimizer,
         "settings": {k: getattr(args, k) for k in ("demos", "labeled", "seed", "auto", "candidates", "threads",
-                                                     "train_limit", "dev_limit")},
+                                                     "train_limit", "dev_limit", "dev_sample", "val_limit",
+                                                     "num_candidates",
+                                                     "num_trials", "minibatch_size", "full_eval_steps",
+                                                     "max_metric_calls", "tag")},
+        "dev_split": args.dev_split, "dev_score_parts": parts,
+        "compile_wall_seconds": compile_seconds, "compile_lm_calls": compile_calls,
         "model": slug, "dspy_version": dspy.__version__,
         "datasets": {DATA_FILES[program_name]: data.file_hash(DATA_FILES[program_name])},
         "train_examples": len(train), "dev_examples": len(dev),
@@ -178,8 +227,12 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
     if isinstance(compiled, ToolSelector):
         meta["adapter"] = compiled.adapter_name
+        meta["selector_config"] = compiled.config()
+        meta["instructions"] = compiled.select.predict.signature.instructions if compiled.reasoning \
+            else compiled.select.signature.instructions  # type: ignore[attr-defined]
     root = Path(args.out)
-    variant = root / slug / "variants" / f"{program_name}-{args.optimizer}.json"
+    suffix = f"-{args.tag}" if args.tag else ""
+    variant = root / slug / "variants" / f"{program_name}-{args.optimizer}{suffix}.json"
     variant.parent.mkdir(parents=True, exist_ok=True)
     compiled.save(str(variant))
     variant.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -188,6 +241,10 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     # the dev score is saved as a variant but never becomes what the graph runs.
     bar = active.get("dev_score_after") if active else before
     better = (after or 0) > (bar or 0)
+    # ... and never below the uncompiled program on the tool sets it was not compiled for.
+    unseen_before = (parts.get("before") or {}).get("unseen")
+    if unseen_before is not None and parts["after"].get("unseen", 0) < unseen_before:
+        better = False
     if args.activate or (better and not args.no_activate):
         shutil.copyfile(variant, program_path(program_name, slug, root))
         meta_path(program_name, slug, root).write_text(json.dumps(meta, indent=2) + "\n")
@@ -196,6 +253,19 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
           f"saved {variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant}"
           f"{' (active)' if meta.get('activated') else ''}", file=sys.stderr, flush=True)  # fmt: skip
     return meta
+
+
+def activate_variant(program_name: str, name: str, args: argparse.Namespace) -> int:
+    """Make a saved variant the active program (after comparing variants on dev)."""
+    role: Role = "critic" if program_name == "critic" else program_name  # type: ignore[assignment]
+    slug = endpoint(role, model=args.model).slug
+    root = Path(args.out)
+    variant = root / slug / "variants" / f"{program_name}-{name}.json"
+    meta = json.loads(variant.with_suffix(".meta.json").read_text())
+    shutil.copyfile(variant, program_path(program_name, slug, root))
+    meta_path(program_name, slug, root).write_text(json.dumps({**meta, "activated": True}, indent=2) + "\n")
+    print(f"[optimize] {program_name}: {variant.name} is now active", file=sys.stderr, flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +277,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model name (default: the configured model for the role)")
     parser.add_argument("--adapter", choices=["native", "chat", "json"], default="native",
                         help="selector prompt format (see dspy_programs/programs.py)")
+    parser.add_argument("--reasoning", action="store_true", help="selector: ChainOfThought instead of Predict")
+    parser.add_argument("--no-direct", action="store_true", help="selector: no answer_directly tool")
+    parser.add_argument("--constrain", choices=["grammar", "schema", "none"], default="grammar",
+                        help="selector: how the server constrains the reply")
+    parser.add_argument("--demo-mode", choices=["examples", "turns"], default="examples",
+                        help="selector demos: worked examples with their own tools, or earlier turns")
+    parser.add_argument("--tag", default="", help="suffix of the variant's file name (selector-<optimizer>-<tag>)")
+    parser.add_argument("--dev-split", default="dev", choices=["dev", "dev-unseen"], help="what to score on")
+    parser.add_argument("--dev-sample", type=int, default=0, help="selector: score a stratified dev sample of N")
+    parser.add_argument("--val-limit", type=int, default=0, help="mipro/gepa: stratified dev sample as valset")
+    parser.add_argument("--num-candidates", type=int, default=4, help="mipro: instruction/demo candidates")
+    parser.add_argument("--num-trials", type=int, default=0, help="mipro: trials (sets auto=None)")
+    parser.add_argument("--minibatch-size", type=int, default=20, help="mipro: minibatch size")
+    parser.add_argument("--full-eval-steps", type=int, default=5, help="mipro: full valset eval every N trials")
+    parser.add_argument("--no-data-aware", action="store_true", help="mipro: skip the dataset summary")
+    parser.add_argument("--max-metric-calls", type=int, default=0, help="gepa: budget (sets auto=None)")
+    parser.add_argument("--log-dir", default=None, help="gepa: state directory; re-run to resume")
     parser.add_argument("--demos", type=int, default=4, help="max bootstrapped demos (k for labeled)")
     parser.add_argument("--labeled", type=int, default=4, help="max labeled demos")
     parser.add_argument("--candidates", type=int, default=4, help="random_search: candidate programs")
@@ -220,8 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--activate", action="store_true", help="make it the graph's program whatever its score")
     group.add_argument("--no-activate", action="store_true", help="save the variant only")
+    parser.add_argument("--activate-variant", default="",
+                        help="make the saved variant <program>-NAME the active one (no compile), e.g. mipro")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.activate_variant:
+        return activate_variant(args.program, args.activate_variant, args)
     programs = COMPILABLE if args.program == "all" else (args.program,)
     for name in programs:
         compile_one(name, args)

@@ -1,9 +1,12 @@
 """`evaluate`: one table comparing zero-shot, every compiled variant and native tool calling.
 
-    evaluate --program selector --split test
+    evaluate --program selector --split test        # test: shipped tools + held-out tool sets
+    evaluate --program selector --split dev --variants zero-shot zs:reasoning=1 native
     evaluate --program answers --split test --limit 40
 
-Writes markdown and JSON under benchmarks/results/ and, for the selector, a PNG plot.
+Writes markdown and JSON under benchmarks/results/ and, for the selector, a PNG plot. For the
+selector the table is given for the whole split and for its parts: the shipped tools, and the
+tool sets held out of train (`<split>-unseen`), from the same run.
 DSPy's `Evaluate` gives one score per program; we need latency, LM calls and tokens per
 example as well, so this runs its own (threaded) loop over the same metric functions.
 """
@@ -28,11 +31,12 @@ from dspy_programs import data
 from dspy_programs.metrics import args_exact, tool_set_exact
 from dspy_programs.native_adapter import conversation_turns
 from dspy_programs.native_baseline import native_select
-from dspy_programs.programs import ToolSelector
+from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.store import COMPILED_DIR
 from dspy_programs.tool_specs import ToolSpec
 from nodes.usage import UsageMeter
 from runtime.models import chat_model, dspy_lm, endpoint
+from runtime.settings import get_settings
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
@@ -70,26 +74,56 @@ def dspy_variant(name: str, program: ToolSelector, lm: dspy.LM) -> Variant:
     return Variant(name, run)
 
 
-def native_variant(model: str | None) -> Variant:
+def native_variant(model: str | None, parallel: bool = True) -> Variant:
     llm = chat_model("selector", model=model, max_tokens=400)
 
     def run(ex: dspy.Example) -> tuple[list[Any], int, int]:
         specs = [ToolSpec.from_any(json.loads(line)) for line in ex.tools.splitlines()]
-        calls, _ = native_select(llm, ex.question, specs, conversation_turns(ex.conversation))
-        return calls, 1, 0
+        usage: dict[str, int] = {}
+        calls, _ = native_select(llm, ex.question, specs, conversation_turns(ex.conversation), parallel, usage)
+        return calls, 1, sum(usage.values())
 
-    return Variant("native tool calling (bind_tools)", run)
+    return Variant(f"native tool calling (bind_tools{'' if parallel else ', one call'})", run)
 
 
-def compiled_variants(slug: str, lm: dspy.LM, root: Path = COMPILED_DIR) -> list[Variant]:
+def _flag(value: str) -> Any:
+    return {"1": True, "true": True, "0": False, "false": False}.get(value.lower(), value)
+
+
+def zero_shot_variant(spec: str, lm: dspy.LM) -> Variant:
+    """`zero-shot` (the default ToolSelector) or `zs:key=value,...` (options of ToolSelector)."""
+    options = dict(item.split("=", 1) for item in spec.removeprefix("zs:").split(",") if "=" in item)
+    program = ToolSelector(**{k: _flag(v) for k, v in options.items()})
+    return dspy_variant(f"zero-shot {describe(program)}", program, lm)
+
+
+def describe(program: ToolSelector) -> str:
+    if program.adapter_name != "native":
+        return f"({'ChainOfThought' if program.reasoning else 'Predict'}, {program.adapter_name})"
+    parts = ["ChainOfThought" if program.reasoning else "Predict",
+             "answer_directly" if program.direct else "no-call as text",
+             {"grammar": "grammar", "schema": "JSON schema", "none": "unconstrained"}[program.constrain]]  # fmt: skip
+    return f"({', '.join(parts)})"
+
+
+def compiled_variants(
+    slug: str, lm: dspy.LM, root: Path = COMPILED_DIR, only: list[str] | None = None
+) -> list[Variant]:
     variants = []
+    active = root / slug / "selector.json"
+    active_state = active.read_text() if active.exists() else None
     for path in sorted((root / slug / "variants").glob("selector-*.json")):
         if path.name.endswith(".meta.json"):
             continue
+        name = path.stem.removeprefix("selector-")
+        if only and name not in only:
+            continue
         meta = json.loads(path.with_suffix(".meta.json").read_text())
-        program = ToolSelector(adapter=meta.get("adapter", "native"))
+        program = ToolSelector(**selector_kwargs(meta))
         program.load(str(path))
-        variants.append(dspy_variant(f"compiled: {meta['optimizer']} ({meta.get('adapter', 'chat')})", program, lm))
+        mark = ", active" if active_state == path.read_text() else ""
+        label = f"compiled: {name} {describe(program)[:-1]}, demos as {program.demo_mode}{mark})"
+        variants.append(dspy_variant(label, program, lm))
     return variants
 
 
@@ -143,11 +177,12 @@ def summarize(variant: Variant) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def markdown_table(rows: list[dict[str, Any]], command: str) -> str:
+def markdown_table(rows: list[dict[str, Any]], command: str | None) -> str:
     cats = sorted({c for r in rows for c in r["exact_by_category"]})
     head = ["variant", "exact tool set", "args", "no-tool precision", "no-tool recall", "LM calls", "tokens",
             "p50 s", *cats]  # fmt: skip
-    lines = [f"Command: `{command}`", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [f"Command: `{command}`", ""] if command else []
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["variant"], r["exact_tool_set"], r["argument_accuracy"], r["no_tool_precision"],
                  r["no_tool_recall"], r["lm_calls_per_example"], r["tokens_per_example"], r["latency_p50_s"],
@@ -156,6 +191,17 @@ def markdown_table(rows: list[dict[str, Any]], command: str) -> str:
     lines.append("")
     lines.append(f"n = {rows[0]['n'] if rows else 0} examples; categories: exact tool-set accuracy per category.")
     return "\n".join(lines) + "\n"
+
+
+def subset(variant: Variant, keep: Callable[[Outcome], bool]) -> Variant:
+    return Variant(variant.name, variant.run, [o for o in variant.outcomes if keep(o)])
+
+
+PARTS: dict[str, Callable[[Outcome], bool]] = {
+    "all": lambda o: True,
+    "shipped tools": lambda o: o.toolset == "shipped",
+    "unseen tool sets": lambda o: o.toolset != "shipped",
+}
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -179,36 +225,60 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def evaluate_selector(args: argparse.Namespace, command: str) -> list[dict[str, Any]]:
+def evaluate_selector(args: argparse.Namespace, command: str) -> dict[str, list[dict[str, Any]]]:
     examples = data.selection_examples(args.split)[: args.limit or None]
+    if args.sample:  # a seeded sample with every (shipped or not, category) stratum represented
+        from dspy_programs.compile import stratified_sample
+
+        examples = stratified_sample(examples, args.sample, args.seed)
+    # Grouped by tool set: the server keeps each slot's prompt prefix (instructions, tools) cached.
+    examples.sort(key=lambda ex: (ex.toolset != "shipped", ex.toolset, ex.id))
     lm = dspy_lm("selector", model=args.model)
     slug = endpoint("selector", model=args.model).slug
     variants: list[Variant] = []
-    if "zero-shot" in args.variants:
-        variants += [dspy_variant("zero-shot ChainOfThought (native)", ToolSelector("native"), lm)]
-    if "zero-shot-chat" in args.variants:
-        variants += [dspy_variant("zero-shot ChainOfThought (chat)", ToolSelector("chat"), lm)]
-    if "zero-shot-json" in args.variants:
-        variants += [dspy_variant("zero-shot ChainOfThought (json)", ToolSelector("json"), lm)]
-    if "compiled" in args.variants:
-        variants += compiled_variants(slug, lm, Path(args.compiled_dir))
-    if "native" in args.variants:
-        variants.append(native_variant(args.model))
-    rows = []
-    for variant in variants:
+    for name in args.variants:
+        if name == "zero-shot" or name.startswith("zs:"):
+            variants.append(zero_shot_variant(name, lm))
+        elif name in ("zero-shot-chat", "zero-shot-json"):
+            variants.append(dspy_variant(f"zero-shot (Predict, {name[10:]})", ToolSelector(name[10:]), lm))  # type: ignore[arg-type]
+        elif name == "compiled":
+            variants += compiled_variants(slug, lm, Path(args.compiled_dir), args.compiled)
+        elif name == "native":
+            variants.append(native_variant(args.model))
+        elif name == "native-one-call":
+            variants.append(native_variant(args.model, parallel=False))
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for i, variant in enumerate(variants):
         print(f"[evaluate] {variant.name} on {len(examples)} {args.split} examples", file=sys.stderr, flush=True)
         run_variant(variant, examples, args.threads)
-        rows.append(summarize(variant))
+        # Written after every variant, so a long run that is stopped keeps what it measured.
+        tables = write_results(args, command, slug, examples, variants[: i + 1], final=i == len(variants) - 1)
+    return tables
+
+
+def write_results(args: argparse.Namespace, command: str, slug: str, examples: list[dspy.Example],
+                  variants: list[Variant], final: bool) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for part, keep in PARTS.items():
+        parts = [subset(v, keep) for v in variants]
+        if parts and parts[0].outcomes and (part == "all" or len(parts[0].outcomes) < len(examples)):
+            tables[part] = [summarize(v) for v in parts]
     stem = f"selector-{args.split}-{slug}"
     out = Path(args.results_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.md").write_text(markdown_table(rows, command))
+    cache = "on" if get_settings().dspy_cache else "off"
+    text = f"Command: `{command}` (LM cache {cache})\n\n" + "\n".join(
+        f"### {args.split}: {part}\n\n{markdown_table(rows, None)}" for part, rows in tables.items()
+    )
+    (out / f"{stem}.md").write_text(text)
     (out / f"{stem}.json").write_text(json.dumps(
-        {"command": command, "split": args.split, "model": slug, "summary": rows,
+        {"command": command, "split": args.split, "model": slug, "summary": tables["all"], "parts": tables,
+         "dspy_cache": get_settings().dspy_cache, "complete": final,
          "outcomes": {v.name: [o.__dict__ for o in v.outcomes] for v in variants}}, indent=1) + "\n")  # fmt: skip
-    plot(rows, out / f"{stem}.png")
-    print(markdown_table(rows, command))
-    return rows
+    plot(tables["all"], out / f"{stem}.png")
+    if final:
+        print(text)
+    return tables
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,14 +286,20 @@ def main(argv: list[str] | None = None) -> int:
         prog="evaluate", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--program", choices=["selector", "answers"], default="selector")
-    parser.add_argument("--split", choices=["train", "dev", "test"], default="test")
+    parser.add_argument("--split", choices=list(data.SELECTION_SPLITS), default="test",
+                        help="dev/test: shipped tools and held-out tool sets; *-unseen: held-out tool sets only")
     parser.add_argument("--model", default=None)
     parser.add_argument("--limit", type=int, default=0, help="only the first N examples of the split")
+    parser.add_argument("--sample", type=int, default=0, help="a seeded stratified sample of N examples")
+    parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
         "--threads", type=int, default=1, help="parallel requests (the local server runs one at a time)"
     )
     parser.add_argument("--variants", nargs="+", default=["zero-shot", "compiled", "native"],
-                        choices=["zero-shot", "zero-shot-chat", "zero-shot-json", "compiled", "native"])  # fmt: skip
+                        help="zero-shot | zs:reasoning=1,direct=0,constrain=0,... (ToolSelector options) | "
+                             "zero-shot-chat | zero-shot-json | compiled | native | native-one-call")  # fmt: skip
+    parser.add_argument("--compiled", nargs="*", default=None,
+                        help="only these compiled variants (e.g. labeled mipro gepa); default: all")
     parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR), help="where to write the tables and plot")
     args = parser.parse_args(argv)

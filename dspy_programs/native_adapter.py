@@ -1,35 +1,73 @@
-"""A DSPy adapter that asks for tool calls in the model's own tool-calling format.
+"""A DSPy adapter that asks for tool calls with the tools rendered by the model's own template.
 
 DSPy's ChatAdapter writes a signature as `[[ ## field ## ]]` sections, a format small models
-have never seen; their chat templates, though, were trained on a tool-calling format. This
-adapter keeps the DSPy program (signature, demos, optimizers, save/load) and changes only the
-wire format:
+have never seen. This adapter keeps the DSPy program (signature, demos, optimizers, save/load)
+and changes only the wire format, for llama.cpp's `llama-server --jinja`:
 
-- the tools go in the request's `tools` field, so the server renders them with the model's
-  own template (as LangChain's `bind_tools` does);
-- the signature's instructions are the system message;
-- each demo becomes an earlier user turn and the assistant's tool-call reply to it, written as
-  the model itself writes calls here (a fenced JSON object, or an array for several calls);
-- the reply is parsed from `tool_calls` when the server fills it, else from JSON in the text.
-
-Demos that call a tool the current request does not offer are left out, so a compiled
-selector still runs on another tool set; if only no-tool demos would remain, none are used.
+- the signature's instructions are the system message; the offered tools go in the request's
+  `tools` field, so the server renders them with the model's chat template (Qwen's `<tools>`
+  block) as the model was trained;
+- the reply is one JSON object, `{"calls": [{"name": ..., "arguments": {...}}]}`. With
+  `constrain="grammar"` (default) the request carries a GBNF grammar built from the offered
+  tools (call_grammar.py: each call's name is one of theirs and its arguments follow that
+  tool's schema, compact JSON), so an invalid call cannot be written; validation still runs.
+  `"schema"` sends the same constraint as a `response_format` JSON schema (the server's own
+  grammar, which lets the model pretty-print: ~2x the tokens), `"none"` nothing;
+  (Measured on this server: Qwen2.5-Coder-1.5B answers a `tools` request with fenced JSON, not
+  with `<tool_call>` tags, so `tool_choice: "required"` never sees a call and runs to the
+  token limit; a JSON schema constrains what the model actually writes);
+- no call is `{"calls": []}`; with `direct` an `answer_directly` pseudo-tool is offered
+  instead, so "no tool" is chosen like a tool (measured: README);
+- demos (`demo_mode`):
+  - `"examples"` (default): worked examples in the system message, each with ITS OWN tool list
+    (compact), so they stay valid whatever tools are offered now: they teach how to read a tool
+    list, not which names to copy. Being in the system message they are also a prefix shared by
+    every request, which llama.cpp keeps cached;
+  - `"turns"`: earlier user turns and the assistant's JSON reply, only for demos whose calls
+    validate against the offered tools' schemas (a same-named tool with another schema does not
+    count);
+- a ChainOfThought signature (a `reasoning` output) gets a `reasoning` string before `calls`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import dspy
 from dspy.adapters.types.tool import ToolCalls
 from dspy.clients._deprecation import adapter_message_call
 
-from dspy_programs.native_baseline import parse_content_calls
-from dspy_programs.tool_specs import ToolSpec
+from dspy_programs.call_grammar import calls_grammar
+from dspy_programs.native_baseline import _json_values, parse_content_calls
+from dspy_programs.tool_specs import ToolSpec, validate_calls
 
 NO_TOOL_REPLY = "No tool is needed for this question; I will answer it directly."
+DIRECT_TOOL = "answer_directly"
+DIRECT_DESCRIPTION = (
+    "Reply to the user yourself, with no other tool: greetings, thanks, small talk, opinions, "
+    "writing or explaining requests, general knowledge, and requests none of the other tools can do."
+)
+REPLY_NOTE = (
+    '\n\nReply with one JSON object and nothing else: {{"calls": [{{"name": "<tool name>", "arguments": '
+    '{{<arguments>}}}}]}}, one entry per call; {none}'
+)
+NO_CALL = {False: '{"calls": []} when no tool is needed.',
+           True: '{"calls": [{"name": "answer_directly", "arguments": {}}]} when no other tool is needed.'}  # fmt: skip
+REASONING_NOTE = ' Start the object with "reasoning": one short sentence on which tool the question needs, or none.'
+DemoMode = Literal["examples", "turns"]
+Constrain = Literal["grammar", "schema", "none"]
+
+
+def as_constrain(value: Constrain | bool) -> Constrain:
+    """True/False (older metadata, CLI flags) as "grammar"/"none"."""
+    if value is True:
+        return "grammar"
+    if value is False:
+        return "none"
+    return value
 
 
 def _calls_of(value: Any) -> list[dict[str, Any]]:
@@ -48,10 +86,23 @@ def _specs(tools_text: str) -> list[ToolSpec]:
     return [ToolSpec.from_any(json.loads(line)) for line in tools_text.splitlines() if line.strip()]
 
 
+def direct_name(specs: Iterable[ToolSpec]) -> str:
+    """The name of the answer-directly tool, made unique if a user's tool already has it."""
+    names = {s.name for s in specs}
+    name = DIRECT_TOOL
+    while name in names:
+        name += "_"
+    return name
+
+
 def _openai_tools(specs: Iterable[ToolSpec]) -> list[dict[str, Any]]:
     return [{"type": "function", "function": {"name": s.name, "description": s.description,
                                               "parameters": {"type": "object", **s.parameters}}}
             for s in specs]  # fmt: skip
+
+
+def _direct_spec(specs: list[ToolSpec]) -> ToolSpec:
+    return ToolSpec(direct_name(specs), DIRECT_DESCRIPTION, {"type": "object", "properties": {}})
 
 
 def conversation_turns(conversation: str) -> list[dict[str, str]]:
@@ -71,59 +122,160 @@ def _user_text(fields: Mapping[str, Any]) -> str:
     return text
 
 
-def _assistant_text(calls: list[dict[str, Any]]) -> str:
-    """A demo's reply, written the way this model answers a `tools` request through llama.cpp's
-    server: a fenced JSON object (one call) or array (several). Qwen's `<tool_call>` tags are
-    special tokens; in demos they made the model answer with nothing at all."""
-    if not calls:
-        return NO_TOOL_REPLY
-    objects = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
-    body = json.dumps(objects[0] if len(objects) == 1 else objects, ensure_ascii=False, indent=2)
-    return f"```json\n{body}\n```"
+def _brief_tool(spec: ToolSpec) -> str:
+    """One short line per tool for an example's own tool list: name(args) and the first sentence."""
+    props = spec.parameters.get("properties", {})
+    required = set(spec.parameters.get("required", []))
+    args = []
+    for name, schema in props.items():
+        kind = schema.get("type", "any") if isinstance(schema, dict) else "any"
+        if isinstance(schema, dict) and schema.get("enum"):
+            kind = "|".join(str(v) for v in schema["enum"])
+        args.append(f"{name}{'' if name in required else '?'}: {kind}")
+    first = spec.description.split(". ")[0].rstrip(".")
+    if len(first) > 90:
+        first = first[:90].rsplit(" ", 1)[0] + " ..."
+    return f"- {spec.name}({', '.join(args)}): {first}"
+
+
+def reply_json(calls: list[dict[str, Any]], direct: bool = False) -> str:
+    """The reply the model is asked for (compact JSON): a demo's answer, written the same way."""
+    if not calls and direct:
+        calls = [{"name": DIRECT_TOOL, "args": {}}]
+    body = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
+    return json.dumps({"calls": body}, ensure_ascii=False)
+
+
+def response_schema(specs: list[ToolSpec], reasoning: bool) -> dict[str, Any]:
+    """JSON schema of the reply: calls of the offered tools only, arguments by each tool's schema."""
+    items = []
+    for spec in specs:
+        params = {"type": "object", "properties": {}, **spec.parameters, "additionalProperties": False}
+        items.append({"type": "object", "properties": {"name": {"const": spec.name}, "arguments": params},
+                      "required": ["name", "arguments"], "additionalProperties": False})  # fmt: skip
+    props: dict[str, Any] = {"reasoning": {"type": "string"}} if reasoning else {}
+    props["calls"] = {"type": "array", "items": {"anyOf": items}}
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
+def examples_block(demos: list[dict[str, Any]], direct: bool) -> str:
+    """The worked examples as text for the system message: each distinct tool list once, then
+    each example naming the tool list it had."""
+    if not demos:
+        return ""
+    toolsets: list[str] = []
+    for demo in demos:
+        if str(demo.get("tools") or "") not in toolsets:
+            toolsets.append(str(demo.get("tools") or ""))
+    parts = ["\n\nWorked examples. Each used its own tools, which may differ from the tools you have now: "
+             "always choose from the tools you are given, with their argument names."]  # fmt: skip
+    for n, tools_text in enumerate(toolsets, 1):
+        lines = [f"\nTools {n}:"]
+        with contextlib.suppress(ValueError):  # (json.JSONDecodeError is a ValueError)
+            lines += [_brief_tool(s) for s in _specs(tools_text)]
+        parts.append("\n".join(lines))
+    for i, demo in enumerate(demos, 1):
+        lines = [f"\nExample {i} (tools {toolsets.index(str(demo.get('tools') or '')) + 1}):"]
+        for turn in conversation_turns(str(demo.get("conversation") or "")):
+            lines.append(f"{turn['role'].capitalize()}: {turn['content']}")
+        lines.append(f"User: {_user_text(demo)}")
+        lines.append(f"Reply: {reply_json(_calls_of(demo.get('tool_calls')), direct)}")
+        parts.append("\n".join(lines))
+    return "\n".join(parts)
+
+
+def usable_turn_demos(demos: list[dict[str, Any]], specs: list[ToolSpec]) -> list[dict[str, Any]]:
+    """Demos whose every call is valid against the offered tools (name AND argument schema)."""
+    usable = []
+    for d in demos:
+        if "question" not in d:
+            continue
+        calls = _calls_of(d.get("tool_calls"))
+        _, rejected = validate_calls(calls, specs)
+        if rejected:
+            continue
+        if not calls and str(d.get("tools") or "") and _specs(str(d["tools"])) != specs:
+            continue  # a no-tool demo from another tool set says nothing about these tools
+        usable.append(d)
+    if not any(_calls_of(d.get("tool_calls")) for d in usable):
+        return []  # only no-tool demos would remain: they would teach "never call"
+    return usable
 
 
 class NativeToolAdapter(dspy.Adapter):
+    def __init__(
+        self, direct: bool = True, constrain: Constrain | bool = "grammar", demo_mode: DemoMode = "examples"
+    ) -> None:
+        super().__init__()
+        self.direct = direct
+        self.constrain: Constrain = as_constrain(constrain)
+        self.demo_mode: DemoMode = demo_mode
+
     def format_native(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        """(messages, tools for the request's `tools` field, extra request fields)."""
         specs = _specs(str(inputs["tools"]))
-        offered = {s.name for s in specs}
-        messages: list[dict[str, Any]] = [{"role": "system", "content": signature.instructions}]
-        usable = [
-            d for d in demos if "question" in d and {c["name"] for c in _calls_of(d.get("tool_calls"))} <= offered
-        ]
-        if not any(_calls_of(d.get("tool_calls")) for d in usable):
-            # Only no-tool demos left (another tool set): they would teach "never call", so none.
-            usable = []
-        for demo in usable:
-            calls = _calls_of(demo.get("tool_calls"))
-            messages += [
-                *conversation_turns(str(demo.get("conversation") or "")),
-                {"role": "user", "content": _user_text(demo)},
-                {"role": "assistant", "content": _assistant_text(calls)},
-            ]
-        messages += [
+        offered = [*specs, _direct_spec(specs)] if self.direct else specs
+        reasoning = "reasoning" in signature.output_fields
+        system = signature.instructions + REPLY_NOTE.format(none=NO_CALL[self.direct])
+        system += REASONING_NOTE if reasoning else ""
+        messages: list[dict[str, Any]] = []
+        if self.demo_mode == "examples":
+            system += examples_block([d for d in demos if "question" in d], self.direct)
+        else:
+            for demo in usable_turn_demos(demos, specs):
+                messages += [*conversation_turns(str(demo.get("conversation") or "")),
+                             {"role": "user", "content": _user_text(demo)},
+                             {"role": "assistant",
+                              "content": reply_json(_calls_of(demo.get("tool_calls")), self.direct)}]  # fmt: skip
+        messages = [
+            {"role": "system", "content": system},
+            *messages,
             *conversation_turns(str(inputs.get("conversation") or "")),
             {"role": "user", "content": _user_text(inputs)},
         ]
-        return messages, _openai_tools(specs)
+        extra: dict[str, Any] = {}
+        if self.constrain == "schema":
+            schema = response_schema(offered, reasoning)
+            extra["response_format"] = {"type": "json_schema", "json_schema": {"name": "tool_calls", "schema": schema}}
+        elif self.constrain == "grammar":
+            extra["grammar"] = calls_grammar([{"name": s.name, "parameters": s.parameters} for s in offered], reasoning)
+        return messages, _openai_tools(offered), extra
 
-    def parse_output(self, signature: type[dspy.Signature], output: Any) -> dict[str, Any]:
-        text = output.get("text") if isinstance(output, dict) else output
+    def parse_output(self, signature: type[dspy.Signature], output: Any, direct: str = DIRECT_TOOL) -> dict[str, Any]:
+        text = str((output.get("text") if isinstance(output, dict) else output) or "")
         provider_calls = output.get("tool_calls") if isinstance(output, dict) else None
         calls: list[dict[str, Any]] = []
-        for call in provider_calls or []:
-            fn = call.get("function", call) if isinstance(call, dict) else {}
-            args = fn.get("arguments", {})
-            calls.append({"name": fn.get("name"), "args": json.loads(args) if isinstance(args, str) else args})
+        reasoning = ""
+        for call in provider_calls or []:  # if the server parsed a `<tool_call>` reply
+            fn: Any = call.get("function", call) if isinstance(call, dict) else getattr(call, "function", None)
+            name = fn.get("name") if isinstance(fn, dict) else getattr(fn, "name", None)
+            args = fn.get("arguments", {}) if isinstance(fn, dict) else getattr(fn, "arguments", {})
+            if isinstance(args, str):
+                with contextlib.suppress(json.JSONDecodeError):  # kept as text: validation rejects it
+                    args = json.loads(args) if args.strip() else {}
+            calls.append({"name": name, "args": args})
         if not calls and text:
-            calls = parse_content_calls(str(text))
+            reply = next((v for v in _json_values(text) if isinstance(v, dict) and "calls" in v), None)
+            if reply is not None:
+                reasoning = str(reply.get("reasoning") or "")
+                for item in reply["calls"] if isinstance(reply["calls"], list) else []:
+                    if isinstance(item, dict) and "name" in item:
+                        calls.append({"name": item["name"], "args": item.get("arguments", item.get("args", {}))})
+            else:  # a reply in another shape: fenced JSON, `<tool_call>` tags
+                calls = parse_content_calls(text)
+        calls = [c for c in calls if c["name"] != direct]  # "answer directly" is the no-call answer
         value: dict[str, Any] = {"tool_calls": ToolCalls.from_dict_list(calls)}
         if "reasoning" in signature.output_fields:
-            # The native format has no reasoning slot: whatever the model wrote besides its
-            # calls is kept as the reasoning (often empty).
-            value["reasoning"] = "" if calls else str(text or "").strip()
+            value["reasoning"] = reasoning
         return value
+
+    def _request(
+        self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+        messages, tools, extra = self.format_native(signature, demos, inputs)
+        return messages, {"tools": tools, **extra}, direct_name(_specs(str(inputs["tools"])))
 
     def __call__(
         self,
@@ -133,10 +285,10 @@ class NativeToolAdapter(dspy.Adapter):
         demos: list[dict[str, Any]],
         inputs: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        messages, tools = self.format_native(signature, demos, inputs)
+        messages, kwargs, direct = self._request(signature, demos, inputs)
         with adapter_message_call(lm, messages):  # DSPy 3.4's own adapters send message dicts the same way
-            outputs = lm(messages=messages, tools=tools, **lm_kwargs)
-        return [self.parse_output(signature, o) for o in outputs]
+            outputs = lm(messages=messages, **kwargs, **lm_kwargs)
+        return [self.parse_output(signature, o, direct) for o in outputs]
 
     async def acall(
         self,
@@ -146,7 +298,7 @@ class NativeToolAdapter(dspy.Adapter):
         demos: list[dict[str, Any]],
         inputs: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        messages, tools = self.format_native(signature, demos, inputs)
+        messages, kwargs, direct = self._request(signature, demos, inputs)
         with adapter_message_call(lm, messages):
-            outputs = await lm.acall(messages=messages, tools=tools, **lm_kwargs)
-        return [self.parse_output(signature, o) for o in outputs]
+            outputs = await lm.acall(messages=messages, **kwargs, **lm_kwargs)
+        return [self.parse_output(signature, o, direct) for o in outputs]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import dspy
 from langchain_core.tools import BaseTool
 
-from dspy_programs.native_adapter import NativeToolAdapter
+from dspy_programs.native_adapter import Constrain, DemoMode, NativeToolAdapter, as_constrain
 from dspy_programs.signatures import Critique, Refine, SelectTools, Synthesize
 from dspy_programs.tool_specs import ToolSpec, render_tools, to_specs, validate_calls
 
@@ -23,27 +23,45 @@ log = logging.getLogger(__name__)
 AdapterName = Literal["native", "chat", "json"]
 
 
-def make_adapter(name: AdapterName) -> dspy.Adapter:
+def make_adapter(name: AdapterName, **native: Any) -> dspy.Adapter:
     """The selector's prompt format: a measured choice (see the README's evaluation table).
 
-    native: the model's own tool-calling template, demos as earlier turns (native_adapter.py);
-    chat: DSPy's `[[ ## field ## ]]` sections; json: DSPy's JSON output (with llama.cpp's JSON
-    mode; its native function calling is off because the server returns Qwen's call as text).
+    native: the model's own tool-calling template (native_adapter.py; `native` holds its options:
+    direct, constrain, demo_mode); chat: DSPy's `[[ ## field ## ]]` sections; json: DSPy's JSON output.
     """
     if name == "native":
-        return NativeToolAdapter()
+        return NativeToolAdapter(**native)
     if name == "json":
         return dspy.JSONAdapter(use_native_function_calling=False)
     return dspy.ChatAdapter()
 
 
 class ToolSelector(dspy.Module):
-    """Question + tools -> validated tool calls (zero or more)."""
+    """Question + tools -> validated tool calls (zero or more).
 
-    def __init__(self, adapter: AdapterName = "native") -> None:
+    The defaults are the measured choices (README, "Tool selection"): `Predict` (no reasoning
+    before the call), an `answer_directly` tool with a required call, tools in the request so the
+    server constrains the call, and worked examples that carry their own tool lists.
+    `config()` returns these options; compile stores them in the program's metadata.
+    """
+
+    def __init__(
+        self,
+        adapter: AdapterName = "native",
+        reasoning: bool = False,
+        direct: bool = True,
+        constrain: Constrain | bool = "grammar",
+        demo_mode: DemoMode = "examples",
+    ) -> None:
         super().__init__()
         self.adapter_name: AdapterName = adapter
-        self.select = dspy.ChainOfThought(SelectTools)
+        self.reasoning, self.direct, self.demo_mode = reasoning, direct, demo_mode
+        self.constrain: Constrain = as_constrain(constrain)
+        self.select = dspy.ChainOfThought(SelectTools) if reasoning else dspy.Predict(SelectTools)
+
+    def config(self) -> dict[str, Any]:
+        return {"adapter": self.adapter_name, "reasoning": self.reasoning, "direct": self.direct,
+                "constrain": self.constrain, "demo_mode": self.demo_mode}  # fmt: skip
 
     def forward(
         self,
@@ -56,7 +74,8 @@ class ToolSelector(dspy.Module):
         rendered = tools if isinstance(tools, str) else render_tools(specs or [])
         if not rendered.strip():  # nothing to choose from: no model call
             return dspy.Prediction(tool_calls=None, calls=[], rejected=[], reasoning="no tools offered")
-        with dspy.context(adapter=make_adapter(self.adapter_name)):
+        native = {"direct": self.direct, "constrain": self.constrain, "demo_mode": self.demo_mode}
+        with dspy.context(adapter=make_adapter(self.adapter_name, **native)):
             pred = self.select(question=question, conversation=conversation, gathered=gathered, tools=rendered)
         raw = list(pred.tool_calls.tool_calls) if pred.tool_calls is not None else []
         if specs is None:  # tools given pre-rendered (as in compiled demos): parse them back
@@ -65,6 +84,16 @@ class ToolSelector(dspy.Module):
         return dspy.Prediction(
             tool_calls=pred.tool_calls, calls=calls, rejected=rejected, reasoning=getattr(pred, "reasoning", "")
         )
+
+
+def selector_kwargs(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """ToolSelector options recorded in a compiled program's metadata. Programs compiled before
+    these options existed were ChainOfThought with demos as turns and no answer-directly tool."""
+    if isinstance(meta.get("selector_config"), Mapping):
+        return dict(meta["selector_config"])
+    if meta.get("adapter"):
+        return {"adapter": meta["adapter"], "reasoning": True, "direct": False, "demo_mode": "turns"}
+    return {}
 
 
 def _json_line(line: str) -> dict[str, Any]:

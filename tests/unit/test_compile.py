@@ -35,11 +35,13 @@ def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: Script
     assert set(meta) >= {"model", "dspy_version", "datasets", "dev_score_before", "dev_score_after", "lm_calls",
                          "wall_seconds", "date", "settings", "adapter"}  # fmt: skip
     assert meta["datasets"]["tool_selection.jsonl"]
-    demos = state["select.predict"]["demos"]
-    assert len(demos) == 2 and all("question" in d and "tool_calls" in d for d in demos)
+    demos = state["select"]["demos"]
+    assert len(demos) == 2 and all("question" in d and "tool_calls" in d and "tools" in d for d in demos)
+    assert meta["selector_config"] == {"adapter": "native", "reasoning": False, "direct": True, "constrain": "grammar",
+                                       "demo_mode": "examples"}  # fmt: skip
     program, how = load_program("selector", slug, tmp_path)
     assert how == "compiled (labeled)"
-    assert len(program.select.predict.demos) == 2  # type: ignore[attr-defined]
+    assert len(program.select.demos) == 2  # type: ignore[attr-defined]
 
 
 def test_a_compile_that_lowers_the_dev_score_is_not_activated(lm: ScriptedLM, tmp_path: Path,
@@ -71,7 +73,7 @@ def test_bootstrap_keeps_only_demos_the_metric_accepts(lm: ScriptedLM, tmp_path:
     compile_step.main([*compile_args(tmp_path, "bootstrap"), "--labeled", "0"])
     slug = next(tmp_path.iterdir()).name
     saved = json.loads((tmp_path / slug / "variants" / "selector-bootstrap.json").read_text())
-    demos = saved["select.predict"]["demos"]
+    demos = saved["select"]["demos"]
     assert demos and all(d["tool_calls"] == {"tool_calls": []} for d in demos)
 
 
@@ -83,12 +85,66 @@ def test_evaluate_writes_a_table_for_zero_shot_and_each_compiled_variant(lm: Scr
                         "compiled", "--compiled-dir", str(compiled), "--results-dir", str(results)])  # fmt: skip
     (md,) = results.glob("selector-dev-*.md")
     table = md.read_text()
-    assert "zero-shot ChainOfThought (native)" in table and "compiled: labeled (native)" in table
+    zero_shot = "zero-shot (Predict, answer_directly, grammar)"
+    assert zero_shot in table and "compiled: labeled (Predict, answer_directly, grammar" in table
+    assert "### dev: all" in table and "### dev: unseen tool sets" not in table  # the first 8 are shipped
     summary = json.loads(md.with_suffix(".json").read_text())["summary"]
     assert all(row["n"] == 8 for row in summary)
     none_rows = [
-        o for o in json.loads(md.with_suffix(".json").read_text())["outcomes"]["zero-shot ChainOfThought (native)"]
+        o for o in json.loads(md.with_suffix(".json").read_text())["outcomes"][zero_shot]
     ]
     # The scripted model never calls a tool here: exactly the no-tool examples are right.
     assert summary[0]["exact_tool_set"] == round(sum(not o["expected"] for o in none_rows) / 8, 3)
     assert md.with_suffix(".png").stat().st_size > 0
+
+
+def _spec_line(name: str, props: dict[str, object], required: list[str]) -> str:
+    return json.dumps({"name": name, "description": f"{name} tool.",
+                       "parameters": {"type": "object", "properties": props, "required": required}})  # fmt: skip
+
+
+SHIPPED_DATE = _spec_line("date_calculator", {"operation": {"type": "string"}, "date": {"type": "string"}},
+                          ["operation", "date"])  # fmt: skip
+OTHER_DATE = _spec_line("date_calculator", {"start": {"type": "string"}, "end": {"type": "string"}},
+                        ["start", "end"])  # fmt: skip
+DEMO = {"question": "What weekday is 2026-03-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE,
+        "tool_calls": {"tool_calls": [{"name": "date_calculator",
+                                       "args": {"operation": "weekday", "date": "2026-03-01"}}]}}  # fmt: skip
+
+
+def test_worked_examples_carry_their_own_tools_and_no_call_is_a_tool() -> None:
+    from dspy_programs.native_adapter import NativeToolAdapter
+    from dspy_programs.signatures import SelectTools
+
+    inputs = {"question": "Days between 2026-01-01 and 2026-02-01?", "conversation": "", "gathered": "",
+              "tools": OTHER_DATE}  # fmt: skip
+    messages, tools, extra = NativeToolAdapter().format_native(SelectTools, [DEMO], inputs)
+    system = messages[0]["content"]
+    assert "date_calculator(operation: string, date: string)" in system and "Example 1 (tools 1)" in system
+    assert [t["function"]["name"] for t in tools] == ["date_calculator", "answer_directly"]
+    assert '"\\"date_calculator\\""' in extra["grammar"] and '"\\"start\\""' in extra["grammar"]
+    assert '"\\"operation\\""' not in extra["grammar"]  # the offered schema, not the example's
+    reply = {"text": '{"calls":[{"name":"answer_directly","arguments":{}}]}'}
+    assert NativeToolAdapter().parse_output(SelectTools, reply)["tool_calls"].tool_calls == []
+
+
+def test_turn_demos_are_kept_only_when_their_calls_fit_the_offered_schemas() -> None:
+    from dspy_programs.native_adapter import usable_turn_demos
+    from dspy_programs.tool_specs import ToolSpec
+
+    def specs(line: str) -> list[ToolSpec]:
+        return [ToolSpec.from_any(json.loads(line))]
+
+    assert usable_turn_demos([DEMO], specs(SHIPPED_DATE)) == [DEMO]
+    assert usable_turn_demos([DEMO], specs(OTHER_DATE)) == []  # same name, another schema
+
+
+def test_provider_tool_calls_as_objects_are_parsed() -> None:
+    from types import SimpleNamespace
+
+    from dspy_programs.native_adapter import NativeToolAdapter
+    from dspy_programs.signatures import SelectTools
+
+    call = SimpleNamespace(function=SimpleNamespace(name="calculator", arguments='{"expression": "2+2"}'))
+    parsed = NativeToolAdapter().parse_output(SelectTools, {"text": "", "tool_calls": [call]})
+    assert [(c.name, c.args) for c in parsed["tool_calls"].tool_calls] == [("calculator", {"expression": "2+2"})]
