@@ -23,9 +23,14 @@ BASE_RULES = {
     "boolean": '"true" | "false"',
     "null": '"null"',
     "value": 'object | array | string | number | boolean | null',
-    "object": '"{" ( string ":" value ( "," string ":" value )* )? "}"',
-    "array": '"[" ( value ( "," value )* )? "]"',
+    "object": '"{" ( string ":" ws value ( "," ws string ":" ws value )* )? "}"',
+    "array": '"[" ( value ( "," ws value )* )? "]"',
+    # One optional space after ':' and ',' (as json.dumps writes), never a newline: the model
+    # pretty-prints when allowed, and each token costs ~0.1 s here.
+    "ws": '" "?',
 }
+COLON = '":" ws'
+COMMA = '"," ws'
 
 
 def _literal(value: Any) -> str:
@@ -59,7 +64,7 @@ class _Builder:
             return self.object(schema, name)
         if kind == "array":
             item = self.schema(schema.get("items", {}), f"{name}-item")
-            return self.add(name, f'"[" ( {item} ( "," {item} )* )? "]"')
+            return self.add(name, f'"[" ( {item} ( {COMMA} {item} )* )? "]"')
         if kind in ("string", "number", "integer", "boolean", "null"):
             return str(kind)
         return "value"
@@ -70,11 +75,11 @@ class _Builder:
             return "object"
         required = [p for p in props if p in set(schema.get("required", []))]
         optional = [p for p in props if p not in required]
-        pair = {p: f"{_literal(p)} \":\" {self.schema(props[p], f'{name}-{_rule_name(p)}')}" for p in props}
+        pair = {p: f"{_literal(p)} {COLON} {self.schema(props[p], f'{name}-{_rule_name(p)}')}" for p in props}
         if required:
-            body = ' "," '.join(pair[p] for p in required) + "".join(f' ( "," {pair[p]} )?' for p in optional)
+            body = f" {COMMA} ".join(pair[p] for p in required) + "".join(f" ( {COMMA} {pair[p]} )?" for p in optional)
         elif optional:  # all optional: any of them may come first, the later ones after it
-            alts = [pair[p] + "".join(f' ( "," {pair[q]} )?' for q in optional[i + 1 :])
+            alts = [pair[p] + "".join(f" ( {COMMA} {pair[q]} )?" for q in optional[i + 1 :])
                     for i, p in enumerate(optional)]  # fmt: skip
             body = f"( {' | '.join(f'( {a} )' for a in alts)} )?"
         else:
@@ -86,16 +91,19 @@ def _rule_name(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text).strip("-") or "x"
 
 
-def calls_grammar(tools: list[dict[str, Any]], reasoning: bool = False) -> str:
-    """GBNF for `{"calls":[...]}` (optionally `{"reasoning":"...","calls":[...]}`) over `tools`,
-    given as `{"name", "parameters"}` objects."""
+def calls_grammar(tools: list[dict[str, Any]], reasoning: bool = False, at_least_one: bool = False) -> str:
+    """GBNF for `{"calls": [...]}` (optionally `{"reasoning": "...", "calls": [...]}`) over `tools`,
+    given as `{"name", "parameters"}` objects. `at_least_one`: an empty list is not allowed (when
+    an answer-directly tool stands for "no call")."""
     builder = _Builder()
     calls = []
     for i, tool in enumerate(tools):
         args = builder.schema({"type": "object", "properties": {}, **(tool.get("parameters") or {})}, f"args{i}")
         name = _literal(tool["name"])
-        calls.append(builder.add(f"call{i}", f'"{{\\"name\\":" {name} ",\\"arguments\\":" {args} "}}"'))
+        body = f'"{{" {_literal("name")} {COLON} {name} {COMMA} {_literal("arguments")} {COLON} {args} "}}"'
+        calls.append(builder.add(f"call{i}", body))
     call = builder.add("call", " | ".join(calls) or '"{}"')
-    head = '"{\\"reasoning\\":" string ",\\"calls\\":["' if reasoning else '"{\\"calls\\":["'
-    builder.add("root", f'{head} ( {call} ( "," {call} )* )? "]}}"')
+    head = f'"{{" {_literal("reasoning")} {COLON} string {COMMA} ' if reasoning else '"{" '
+    items = f"{call} ( {COMMA} {call} )*"
+    builder.add("root", f'{head}{_literal("calls")} {COLON} "[" {items if at_least_one else f"( {items} )?"} "]}}"')
     return "\n".join(f"{name} ::= {body}" for name, body in builder.rules.items())

@@ -184,6 +184,8 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
         kwargs = {"adapter": args.adapter, "reasoning": args.reasoning, "direct": not args.no_direct,
                   "constrain": args.constrain, "demo_mode": args.demo_mode}  # fmt: skip
     student = build(program_name, **kwargs)
+    if args.init_from:  # start from a saved variant (e.g. GEPA's instructions on top of labeled demos)
+        student.load(str(Path(args.out) / slug / "variants" / f"{program_name}-{args.init_from}.json"))
     started = time.perf_counter()
     history_before = len(lm.history)
     meter = UsageMeter("optimize")
@@ -215,7 +217,7 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
                                                      "train_limit", "dev_limit", "dev_sample", "val_limit",
                                                      "num_candidates",
                                                      "num_trials", "minibatch_size", "full_eval_steps",
-                                                     "max_metric_calls", "tag")},
+                                                     "max_metric_calls", "tag", "init_from")},
         "dev_split": args.dev_split, "dev_score_parts": parts,
         "compile_wall_seconds": compile_seconds, "compile_lm_calls": compile_calls,
         "model": slug, "dspy_version": dspy.__version__,
@@ -283,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="selector: how the server constrains the reply")
     parser.add_argument("--demo-mode", choices=["examples", "turns"], default="examples",
                         help="selector demos: worked examples with their own tools, or earlier turns")
+    parser.add_argument("--init-from", default="", help="start from the saved variant <program>-NAME")
     parser.add_argument("--tag", default="", help="suffix of the variant's file name (selector-<optimizer>-<tag>)")
     parser.add_argument("--dev-split", default="dev", choices=["dev", "dev-unseen"], help="what to score on")
     parser.add_argument("--dev-sample", type=int, default=0, help="selector: score a stratified dev sample of N")

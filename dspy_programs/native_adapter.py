@@ -4,9 +4,10 @@ DSPy's ChatAdapter writes a signature as `[[ ## field ## ]]` sections, a format 
 have never seen. This adapter keeps the DSPy program (signature, demos, optimizers, save/load)
 and changes only the wire format, for llama.cpp's `llama-server --jinja`:
 
-- the signature's instructions are the system message; the offered tools go in the request's
-  `tools` field, so the server renders them with the model's chat template (Qwen's `<tools>`
-  block) as the model was trained;
+- the signature's instructions are the system message; the offered tools are rendered as the
+  model's chat template renders a request's `tools` (Qwen's `<tools>` block, as trained): by the
+  server from the `tools` field, or, with the grammar (which llama-server refuses alongside
+  `tools`), as the same text appended to the system message;
 - the reply is one JSON object, `{"calls": [{"name": ..., "arguments": {...}}]}`. With
   `constrain="grammar"` (default) the request carries a GBNF grammar built from the offered
   tools (call_grammar.py: each call's name is one of theirs and its arguments follow that
@@ -143,7 +144,7 @@ def reply_json(calls: list[dict[str, Any]], direct: bool = False) -> str:
     if not calls and direct:
         calls = [{"name": DIRECT_TOOL, "args": {}}]
     body = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
-    return json.dumps({"calls": body}, ensure_ascii=False)
+    return json.dumps({"calls": body}, ensure_ascii=False)  # (the grammar allows json.dumps' spaces)
 
 
 def response_schema(specs: list[ToolSpec], reasoning: bool) -> dict[str, Any]:
@@ -202,6 +203,28 @@ def usable_turn_demos(demos: list[dict[str, Any]], specs: list[ToolSpec]) -> lis
     return usable
 
 
+def qwen_tools_block(tools: list[dict[str, Any]]) -> str:
+    """The tool block Qwen2.5's chat template appends to the system message, as the same text.
+    llama-server refuses a custom grammar together with `tools`, so with the grammar the tools
+    are written into the system message exactly as the template would render them."""
+    lines = "\n".join(json.dumps(t, ensure_ascii=False) for t in tools)
+    return (
+        "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+        f"{lines}\n</tools>\n\nFor each function call, return a json object with function name and arguments "
+        'within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
+        "<args-json-object>}\n</tool_call>"
+    )
+
+
+def tools_in_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The offered tools read back from a system message written with `qwen_tools_block`."""
+    system = str(messages[0].get("content", "")) if messages and messages[0].get("role") == "system" else ""
+    _, _, rest = system.rpartition("<tools>\n")
+    block, found, _ = rest.partition("\n</tools>")
+    return [json.loads(line) for line in block.splitlines() if line.strip()] if found else []
+
+
 class NativeToolAdapter(dspy.Adapter):
     def __init__(
         self, direct: bool = True, constrain: Constrain | bool = "grammar", demo_mode: DemoMode = "examples"
@@ -240,7 +263,10 @@ class NativeToolAdapter(dspy.Adapter):
             schema = response_schema(offered, reasoning)
             extra["response_format"] = {"type": "json_schema", "json_schema": {"name": "tool_calls", "schema": schema}}
         elif self.constrain == "grammar":
-            extra["grammar"] = calls_grammar([{"name": s.name, "parameters": s.parameters} for s in offered], reasoning)
+            tools = [{"name": s.name, "parameters": s.parameters} for s in offered]
+            extra["grammar"] = calls_grammar(tools, reasoning, at_least_one=self.direct)
+            messages[0]["content"] += qwen_tools_block(_openai_tools(offered))
+            return messages, [], extra
         return messages, _openai_tools(offered), extra
 
     def parse_output(self, signature: type[dspy.Signature], output: Any, direct: str = DIRECT_TOOL) -> dict[str, Any]:
@@ -275,7 +301,7 @@ class NativeToolAdapter(dspy.Adapter):
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
     ) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
         messages, tools, extra = self.format_native(signature, demos, inputs)
-        return messages, {"tools": tools, **extra}, direct_name(_specs(str(inputs["tools"])))
+        return messages, ({"tools": tools} if tools else {}) | extra, direct_name(_specs(str(inputs["tools"])))
 
     def __call__(
         self,

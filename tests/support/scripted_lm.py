@@ -1,7 +1,8 @@
 """A scripted language model: deterministic answers chosen from the prompt, no network.
 
-It speaks DSPy's ChatAdapter format, and the selector's native tool-calling format when a
-request carries `tools`, so the real programs, adapters and parsing run unchanged. The default
+It speaks DSPy's ChatAdapter format, and the selector's format when a request carries `tools`
+or a `grammar` (then the tools are read from the system message's `<tools>` block), so the
+real programs, adapters and parsing run unchanged. The default
 script follows simple rules written into the question:
 - the selector calls every offered tool whose name appears in the question, with the
   JSON arguments that follow the name (`calculator{"expression": "2+2"}`), or none;
@@ -28,7 +29,7 @@ from dspy.clients.engines.dummy_engine import AsyncDummyEngine, DummyEngine
 from dspy.lm15 import Message, Response, TextPart, Usage
 from dspy.utils.dummies import DummyLM
 
-from dspy_programs.native_adapter import NO_TOOL_REPLY
+from dspy_programs.native_adapter import NO_TOOL_REPLY, tools_in_system
 
 FIELD = re.compile(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n\n\[\[ ## |\Z)", re.S)
 Script = Callable[[str, dict[str, str]], dict[str, Any]]
@@ -101,6 +102,7 @@ def native_selector_fields(messages: list[dict[str, Any]], tools: list[dict[str,
     (with its `answer_directly` tool, which no question names), worked examples in the system
     message or demos as earlier turns ending in a structured tool-call reply, then this
     conversation's turns."""
+    tools = tools or tools_in_system(messages)  # with the grammar, the tools are in the system message
     question, _, gathered = str(messages[-1].get("content", "")).partition(GATHERED_MARKER)
     last_demo = max((i for i, m in enumerate(messages[:-1]) if _is_demo_reply(m)), default=0)
     turns = [m for m in messages[last_demo + 1 : -1] if m.get("role") in ("user", "assistant")]
@@ -135,19 +137,22 @@ class _ScriptEngine(DummyEngine):
     def __init__(self, owner: Any) -> None:
         super().__init__(owner)
         self.tools = []
+        self.selector = False
 
     def complete(self, request: Any) -> Any:
         self.tools = _tool_dicts(getattr(request, "tools", ()))
+        self.selector = bool(self.tools)
         return super().complete(request)
 
     def complete_legacy(self, lm: Any, request: Any, **context: Any) -> Any:
         self.tools = _tool_dicts(request.get("tools") if isinstance(request, dict) else None)
+        self.selector = bool(self.tools) or (isinstance(request, dict) and "grammar" in request)
         return super().complete_legacy(lm, request, **context)
 
     def _complete_messages(self, messages: list[dict[str, Any]]) -> Any:
         owner: ScriptedLM = self.owner
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
-        if self.tools:
+        if self.selector:
             fields = native_selector_fields(messages, self.tools)
             owner.calls.append(("selector", fields))
             return Response(id=None, model="dummy", finish_reason="stop",

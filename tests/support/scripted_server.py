@@ -39,8 +39,8 @@ from tests.support.server import free_port
 
 def role_and_fields(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
     messages = body.get("messages", [])
-    if body.get("tools"):  # the selector's native tool-calling format
-        return "selector", native_selector_fields(messages, body["tools"])
+    if body.get("tools") or body.get("grammar"):  # the selector (tools in `tools` or in the system message)
+        return "selector", native_selector_fields(messages, body.get("tools") or [])
     system = next((str(m.get("content")) for m in messages if m.get("role") == "system"), "")
     return role_of(system), input_fields(str(messages[-1].get("content", ""))) if messages else {}
 
@@ -48,7 +48,7 @@ def role_and_fields(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
 def reply_for(body: dict[str, Any]) -> str:
     role, fields = role_and_fields(body)
     outputs = default_script(role, fields)
-    return native_reply(outputs) if body.get("tools") else format_reply(outputs)
+    return native_reply(outputs) if body.get("tools") or body.get("grammar") else format_reply(outputs)
 
 
 # Chat requests answered by this process, per role (selector, synthesizer, ...): tests read it to

@@ -121,7 +121,10 @@ def test_worked_examples_carry_their_own_tools_and_no_call_is_a_tool() -> None:
     messages, tools, extra = NativeToolAdapter().format_native(SelectTools, [DEMO], inputs)
     system = messages[0]["content"]
     assert "date_calculator(operation: string, date: string)" in system and "Example 1 (tools 1)" in system
-    assert [t["function"]["name"] for t in tools] == ["date_calculator", "answer_directly"]
+    from dspy_programs.native_adapter import tools_in_system
+
+    assert tools == []  # llama-server refuses a grammar with `tools`: they are in the system message
+    assert [t["function"]["name"] for t in tools_in_system(messages)] == ["date_calculator", "answer_directly"]
     assert '"\\"date_calculator\\""' in extra["grammar"] and '"\\"start\\""' in extra["grammar"]
     assert '"\\"operation\\""' not in extra["grammar"]  # the offered schema, not the example's
     reply = {"text": '{"calls":[{"name":"answer_directly","arguments":{}}]}'}
