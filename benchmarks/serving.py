@@ -52,10 +52,12 @@ class Config:
     engine: str  # "llama-server" | "llama-cpp-python"
     processes: int  # 1: every role on one server; 2: the selector alone on the first
     slots: int
+    unified: bool = False
 
 
 CONFIGS = [
-    Config("llama-server, 1 process, 4 slots (default)", "llama-server", 1, 4),
+    Config("llama-server, 1 process, 4 slots, per-slot KV (default)", "llama-server", 1, 4),
+    Config("llama-server, 1 process, 4 slots, unified KV", "llama-server", 1, 4, unified=True),
     Config("llama-server, 2 processes x 1 slot", "llama-server", 2, 1),
     Config("llama-cpp-python, 2 processes", "llama-cpp-python", 2, 1),
 ]
@@ -65,7 +67,9 @@ def start(config: Config, port: int, log: Path) -> subprocess.Popen[bytes]:
     settings = get_settings()
     model = fetch(MODELS[settings.local_model], settings.model_dir)
     if config.engine == "llama-server":
-        tuned = settings.model_copy(update={"local_model_port": port, "local_model_slots": config.slots})
+        tuned = settings.model_copy(update={"local_model_port": port, "local_model_slots": config.slots,
+                                            "local_model_kv_unified": config.unified,
+                                            "local_model_ctx": settings.local_model_ctx // 4 * config.slots})
         cmd = server_command(tuned, build_llama_server(settings), model)
     else:
         # The old command line (see git history of runtime/local_model.py).

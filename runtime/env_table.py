@@ -36,7 +36,9 @@ MEANINGS: dict[str, str] = {
     "local_model_host": "Interface the embedded model server listens on.",
     "local_model_port": "Port of the embedded model's `llama-server` (every role).",
     "local_model_slots": "Parallel slots of `llama-server`; each keeps the KV cache of its last prompt.",
-    "local_model_ctx": "Context tokens of the embedded model, one unified KV cache shared by all slots.",
+    "local_model_ctx": "Context tokens of the embedded model, all slots together (split evenly unless unified).",
+    "local_model_kv_unified": "One KV pool shared by all slots instead of a fixed share each (benchmarks/serving.py "
+    "compares both).",
     "local_model_cache_reuse": "`llama-server --cache-reuse`: reuse cached prompt chunks of at least this many "
     "tokens after a changed middle part.",
     "local_model_cache_ram_mib": "`llama-server --cache-ram`: host RAM (MiB) for prompts evicted from the slots.",

@@ -210,8 +210,7 @@ def server_command(settings: Settings, binary: Path, model_path: Path) -> list[s
         "--port", str(settings.local_model_port),
         "--threads", str(threads),
         "--parallel", str(settings.local_model_slots),
-        # One KV pool for all slots: a slot may take the whole context when the others are idle.
-        "--kv-unified",
+        "--kv-unified" if settings.local_model_kv_unified else "--no-kv-unified",
         "--ctx-size", str(settings.local_model_ctx),
         "--cache-reuse", str(settings.local_model_cache_reuse),
         "--cache-ram", str(settings.local_model_cache_ram_mib),

@@ -49,8 +49,11 @@ class Settings(BaseSettings):
     # own prompt cache, and a request goes to the slot whose cached prompt matches it best, so the
     # selector's and the synthesizer's prefixes both stay warm (benchmarks/serving.py measures it).
     local_model_slots: int = 4
-    # Context tokens shared by all slots (one unified KV cache: any slot may use up to all of it).
-    local_model_ctx: int = 16384
+    # Context tokens of all slots together: LOCAL_MODEL_CTX / LOCAL_MODEL_SLOTS per slot (8192), or
+    # one pool any slot may fill with LOCAL_MODEL_KV_UNIFIED. Per-slot is the default: in a unified
+    # cache every token attends over all slots' cached prompts, which costs time once they fill.
+    local_model_ctx: int = 32768
+    local_model_kv_unified: bool = False
     # Reuse cached prompt chunks of at least this many tokens even after a changed middle part.
     local_model_cache_reuse: int = 256
     # Host RAM for prompts evicted from the slots (llama-server's --cache-ram), MiB.

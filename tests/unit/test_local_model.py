@@ -41,7 +41,8 @@ def test_one_llama_server_for_every_role_with_slots_and_prompt_cache(tmp_path: P
         return cmd[cmd.index(flag) + 1]
 
     assert value("--parallel") == "3" and value("--ctx-size") == "4096" and value("--port") == "9999"
-    assert "--kv-unified" in cmd and "--jinja" in cmd and "--cache-reuse" in cmd
+    assert "--no-kv-unified" in cmd and "--jinja" in cmd and "--cache-reuse" in cmd
+    assert "--kv-unified" in server_command(s.model_copy(update={"local_model_kv_unified": True}), tmp_path, tmp_path)
     assert s.local_base_url() == "http://127.0.0.1:9999/v1"
 
 
