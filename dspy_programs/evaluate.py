@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="evaluate", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--program", choices=["selector", "answers"], default="selector")
+    parser.add_argument("--program", choices=["selector", "answers", "critic"], default="selector")
     parser.add_argument("--split", choices=list(data.SELECTION_SPLITS), default="test",
                         help="dev/test: shipped tools and held-out tool sets; *-unseen: held-out tool sets only")
     parser.add_argument("--model", default=None)
@@ -306,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     command = "evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.program == "selector":
         evaluate_selector(args, command)
+    elif args.program == "critic":
+        from dspy_programs.evaluate_critic import evaluate_critic
+
+        evaluate_critic(args, command)
     else:
         from dspy_programs.evaluate_answers import evaluate_answers
 

@@ -69,8 +69,10 @@ def evaluate_critic(args: argparse.Namespace, command: str) -> list[dict[str, An
     examples = data.critique_examples(args.split)[: args.limit or None]
     lm = dspy_lm("critic", model=args.model)
     judges: list[tuple[str, Judge]] = [
-        ("critic model alone (zero-shot)", critic_judge(Critic(), lm, checks_first=False)),
-        ("checks, then critic model (zero-shot)", critic_judge(Critic(), lm, checks_first=True)),
+        ("critic model alone (ChainOfThought, zero-shot)", critic_judge(Critic(), lm, checks_first=False)),
+        ("checks, then critic model (ChainOfThought, zero-shot)", critic_judge(Critic(), lm, checks_first=True)),
+        ("checks, then critic model (Predict, zero-shot)",
+         critic_judge(Critic(reasoning=False), lm, checks_first=True)),
     ]
     slug = endpoint("critic", model=args.model).slug
     for path in sorted((Path(args.compiled_dir) / slug / "variants").glob("critic-*.json")):

@@ -113,9 +113,12 @@ class Synthesizer(dspy.Module):
 
 
 class Critic(dspy.Module):
-    def __init__(self) -> None:
+    """Judges a draft the deterministic checks could not (nodes/checks.py decides the rest)."""
+
+    def __init__(self, reasoning: bool = True) -> None:
         super().__init__()
-        self.judge = dspy.ChainOfThought(Critique)
+        # ChainOfThought writes a reasoning field first: ~100 tokens, several seconds on a CPU.
+        self.judge = dspy.ChainOfThought(Critique) if reasoning else dspy.Predict(Critique)
 
     def forward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:
         return self.judge(question=question, tool_results=tool_results, draft=draft)
