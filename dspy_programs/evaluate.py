@@ -75,7 +75,9 @@ def dspy_variant(name: str, program: ToolSelector, lm: dspy.LM) -> Variant:
 
 
 def native_variant(model: str | None, parallel: bool = True) -> Variant:
-    llm = chat_model("selector", model=model, max_tokens=400)
+    # 160 tokens hold four calls, or the start of a direct answer (the decision being measured);
+    # a longer cap only adds the time of answer text to the no-call rows.
+    llm = chat_model("selector", model=model, max_tokens=160)
 
     def run(ex: dspy.Example) -> tuple[list[Any], int, int]:
         specs = [ToolSpec.from_any(json.loads(line)) for line in ex.tools.splitlines()]
@@ -297,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--variants", nargs="+", default=["zero-shot", "compiled", "native"],
                         help="zero-shot | zs:reasoning=1,direct=0,constrain=0,... (ToolSelector options) | "
-                             "zero-shot-chat | zero-shot-json | compiled | native | native-one-call")  # fmt: skip
+                             "zero-shot-chat | zero-shot-json | compiled | native | native-one-call; "
+                             "--program critic: alone | cot | predict")  # fmt: skip
     parser.add_argument("--compiled", nargs="*", default=None,
                         help="only these compiled variants (e.g. labeled mipro gepa); default: all")
     parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")

@@ -68,12 +68,17 @@ def critic_judge(program: dspy.Module, lm: dspy.LM, checks_first: bool) -> Judge
 def evaluate_critic(args: argparse.Namespace, command: str) -> list[dict[str, Any]]:
     examples = data.critique_examples(args.split)[: args.limit or None]
     lm = dspy_lm("critic", model=args.model)
-    judges: list[tuple[str, Judge]] = [
-        ("critic model alone (ChainOfThought, zero-shot)", critic_judge(Critic(), lm, checks_first=False)),
-        ("checks, then critic model (ChainOfThought, zero-shot)", critic_judge(Critic(), lm, checks_first=True)),
-        ("checks, then critic model (Predict, zero-shot)",
-         critic_judge(Critic(reasoning=False), lm, checks_first=True)),
-    ]
+    # --variants alone cot predict (any of them; default all): the critic model alone, checks then the
+    # ChainOfThought critic, checks then the Predict critic.
+    chosen = {v for v in (args.variants or []) if v in ("alone", "cot", "predict")} or {"alone", "cot", "predict"}
+    judges: list[tuple[str, Judge]] = []
+    if "alone" in chosen:
+        judges.append(("critic model alone (ChainOfThought, zero-shot)", critic_judge(Critic(), lm, False)))
+    if "cot" in chosen:
+        judges.append(("checks, then critic model (ChainOfThought, zero-shot)", critic_judge(Critic(), lm, True)))
+    if "predict" in chosen:
+        predict = Critic(reasoning=False)
+        judges.append(("checks, then critic model (Predict, zero-shot)", critic_judge(predict, lm, True)))
     slug = endpoint("critic", model=args.model).slug
     for path in sorted((Path(args.compiled_dir) / slug / "variants").glob("critic-*.json")):
         if path.name.endswith(".meta.json"):
