@@ -73,9 +73,11 @@ def evaluate_critic(args: argparse.Namespace, command: str) -> list[dict[str, An
     chosen = {v for v in (args.variants or []) if v in ("alone", "cot", "predict")} or {"alone", "cot", "predict"}
     judges: list[tuple[str, Judge]] = []
     if "alone" in chosen:
-        judges.append(("critic model alone (ChainOfThought, zero-shot)", critic_judge(Critic(), lm, False)))
+        cot = Critic(reasoning=True)
+        judges.append(("critic model alone (ChainOfThought, zero-shot)", critic_judge(cot, lm, False)))
     if "cot" in chosen:
-        judges.append(("checks, then critic model (ChainOfThought, zero-shot)", critic_judge(Critic(), lm, True)))
+        cot = Critic(reasoning=True)
+        judges.append(("checks, then critic model (ChainOfThought, zero-shot)", critic_judge(cot, lm, True)))
     if "predict" in chosen:
         predict = Critic(reasoning=False)
         judges.append(("checks, then critic model (Predict, zero-shot)", critic_judge(predict, lm, True)))
@@ -83,7 +85,7 @@ def evaluate_critic(args: argparse.Namespace, command: str) -> list[dict[str, An
     for path in sorted((Path(args.compiled_dir) / slug / "variants").glob("critic-*.json")):
         if path.name.endswith(".meta.json"):
             continue
-        program = Critic()
+        program = Critic(reasoning=True)  # the committed variants were compiled as ChainOfThought
         program.load(str(path))
         judges.append((f"checks, then compiled critic ({path.stem})", critic_judge(program, lm, checks_first=True)))
     summary = []

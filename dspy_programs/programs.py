@@ -115,9 +115,10 @@ class Synthesizer(dspy.Module):
 class Critic(dspy.Module):
     """Judges a draft the deterministic checks could not (nodes/checks.py decides the rest)."""
 
-    def __init__(self, reasoning: bool = True) -> None:
+    def __init__(self, reasoning: bool = False) -> None:
         super().__init__()
-        # ChainOfThought writes a reasoning field first: ~100 tokens, several seconds on a CPU.
+        # ChainOfThought writes a reasoning field first: ~100 tokens, several seconds on a CPU; the
+        # critic now sees only what the checks cannot judge, and answers with verdict + one sentence.
         self.judge = dspy.ChainOfThought(Critique) if reasoning else dspy.Predict(Critique)
 
     def forward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:
