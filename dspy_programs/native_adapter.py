@@ -33,7 +33,9 @@ and changes only the wire format, for llama.cpp's `llama-server --jinja`:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -225,6 +227,16 @@ def tools_in_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in block.splitlines() if line.strip()] if found else []
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
+def _import_litellm_once() -> None:
+    """A request with a grammar goes through DSPy's LiteLLM engine, which imports litellm on
+    first use; two threads doing that first import at once fail with KeyError('litellm')."""
+    with _IMPORT_LOCK:
+        importlib.import_module("litellm")
+
+
 class NativeToolAdapter(dspy.Adapter):
     def __init__(
         self, direct: bool = True, constrain: Constrain | bool = "grammar", demo_mode: DemoMode = "examples"
@@ -301,6 +313,8 @@ class NativeToolAdapter(dspy.Adapter):
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
     ) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
         messages, tools, extra = self.format_native(signature, demos, inputs)
+        if "grammar" in extra:
+            _import_litellm_once()
         return messages, ({"tools": tools} if tools else {}) | extra, direct_name(_specs(str(inputs["tools"])))
 
     def __call__(
