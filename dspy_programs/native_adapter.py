@@ -309,6 +309,9 @@ class NativeToolAdapter(dspy.Adapter):
             value["reasoning"] = reasoning
         return value
 
+    def _schema_twin(self) -> NativeToolAdapter:
+        return NativeToolAdapter(direct=self.direct, constrain="schema", demo_mode=self.demo_mode)
+
     def _request(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
     ) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
@@ -326,8 +329,18 @@ class NativeToolAdapter(dspy.Adapter):
         inputs: dict[str, Any],
     ) -> list[dict[str, Any]]:
         messages, kwargs, direct = self._request(signature, demos, inputs)
-        with adapter_message_call(lm, messages):  # DSPy 3.4's own adapters send message dicts the same way
-            outputs = lm(messages=messages, **kwargs, **lm_kwargs)
+        try:
+            with adapter_message_call(lm, messages):  # DSPy 3.4's own adapters send message dicts the same way
+                outputs = lm(messages=messages, **kwargs, **lm_kwargs)
+        except Exception:
+            if "grammar" not in kwargs:
+                raise
+            # A grammar request goes through DSPy's LiteLLM engine; when it fails (a server that
+            # refuses the grammar, or is down) ask once more with the server's JSON-schema
+            # constraint on DSPy's native engine, whose errors name the cause.
+            messages, kwargs, direct = self._schema_twin()._request(signature, demos, inputs)
+            with adapter_message_call(lm, messages):
+                outputs = lm(messages=messages, **kwargs, **lm_kwargs)
         return [self.parse_output(signature, o, direct) for o in outputs]
 
     async def acall(
@@ -339,6 +352,13 @@ class NativeToolAdapter(dspy.Adapter):
         inputs: dict[str, Any],
     ) -> list[dict[str, Any]]:
         messages, kwargs, direct = self._request(signature, demos, inputs)
-        with adapter_message_call(lm, messages):
-            outputs = await lm.acall(messages=messages, **kwargs, **lm_kwargs)
+        try:
+            with adapter_message_call(lm, messages):
+                outputs = await lm.acall(messages=messages, **kwargs, **lm_kwargs)
+        except Exception:
+            if "grammar" not in kwargs:
+                raise
+            messages, kwargs, direct = self._schema_twin()._request(signature, demos, inputs)
+            with adapter_message_call(lm, messages):
+                outputs = await lm.acall(messages=messages, **kwargs, **lm_kwargs)
         return [self.parse_output(signature, o, direct) for o in outputs]
