@@ -50,7 +50,10 @@ class ToolSelector(dspy.Module):
         adapter: AdapterName = "native",
         reasoning: bool = False,
         direct: bool = True,
-        constrain: Constrain | bool = "grammar",
+        # Unconstrained by default: with the grammar, Predict closed the call list after the first
+        # call of a two-part question ("15% of 80, and 5 kg in pounds": one call, in a 4-question
+        # probe on llama-server); unconstrained it wrote both. Schema validation runs either way.
+        constrain: Constrain | bool = "none",
         demo_mode: DemoMode = "examples",
     ) -> None:
         super().__init__()

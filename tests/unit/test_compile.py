@@ -85,7 +85,7 @@ def test_evaluate_writes_a_table_for_zero_shot_and_each_compiled_variant(lm: Scr
                         "compiled", "--compiled-dir", str(compiled), "--results-dir", str(results)])  # fmt: skip
     (md,) = results.glob("selector-dev-*.md")
     table = md.read_text()
-    zero_shot = "zero-shot (Predict, answer_directly, grammar)"
+    zero_shot = "zero-shot (Predict, answer_directly, unconstrained)"
     assert zero_shot in table and "compiled: labeled (Predict, answer_directly, grammar" in table
     assert "### dev: all" in table and "### dev: unseen tool sets" not in table  # the first 8 are shipped
     summary = json.loads(md.with_suffix(".json").read_text())["summary"]
