@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import importlib.util
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,12 +37,7 @@ from dspy_programs.evaluate_answers import demo_api, run_variant
 from runtime.llama_server import build as build_llama_server
 from runtime.local_model import MODELS, fetch, server_command, server_ready
 from runtime.settings import get_settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.server import free_port
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 Each check looks for something the answer needs in the draft as the tools returned it: a tool's
 result figure (within the draft's own rounding), a date, a weekday, a unit, and an admission that
 a tool failed or a call was refused. A tool's primary result is the first value of its output that
-is not an echo of the call's arguments (`{"start": ..., "end": ..., "days": 364}` -> 364), or the
-field named by the tool's `metadata["answer_field"]`. Outputs that are records or passages (long,
-many fields, lists) are free text: no check can judge them, so they go to the LM critic.
+is not an echo of the call's arguments (`{"start": ..., "end": ..., "days": 364}` -> 364).
+Outputs that are records or passages (long, many fields, lists) are free text: no check can judge
+them, so they go to the LM critic.
 """
 
 from __future__ import annotations
@@ -153,15 +153,15 @@ def _parse_any_date(text: str) -> dt.date | None:
     return None
 
 
-def primary_result(result: ToolResult, answer_field: str | None = None) -> tuple[str, Any] | None:
+def primary_result(result: ToolResult) -> tuple[str, Any] | None:
     """(field, value) the answer must state, or None when the output is free text."""
     fields = _scalar_fields(result.get("output") or "")
-    if fields is None:
-        return None
-    if answer_field and answer_field in fields:
-        return answer_field, fields[answer_field]
+    return _primary(fields, result["args"]) if fields is not None else None
+
+
+def _primary(fields: dict[str, Any], args: dict[str, Any]) -> tuple[str, Any] | None:
     for key, value in fields.items():
-        if key not in ("text", "unit") and not _is_echo(value, result["args"]):
+        if key not in ("text", "unit") and not _is_echo(value, args):
             # A sentence is free text, not a figure: only a model can judge how a draft uses it.
             return (key, value) if not isinstance(value, str) or len(value) <= MAX_FIGURE_CHARS else None
     return None
@@ -190,7 +190,6 @@ def verify(
     results: Sequence[ToolResult],
     draft: str,
     rejected: Sequence[dict[str, Any]] = (),
-    answer_fields: dict[str, str] | None = None,
 ) -> Verification:
     """Judge `draft` against what the tools returned; see the module docstring."""
     checks: list[Check] = []
@@ -205,19 +204,20 @@ def verify(
                                 f"The draft must say that {call} failed ({str(r['error'])[:120]}) instead of "
                                 "answering as if it had a result."))  # fmt: skip
             continue
-        primary = primary_result(r, (answer_fields or {}).get(r["name"]))
-        if primary is None:
+        fields = _scalar_fields(r.get("output") or "")  # parsed once: the figure and the unit come from it
+        primary = _primary(fields, r["args"]) if fields is not None else None
+        if primary is None or fields is None:
             free_text = True
             continue
         key, value = primary
         checks.append(Check(f"figure:{label}", value_stated(value, draft),
                             f"The draft must state the result of {call}: {key} = {value}, as the tool returned "
                             "it."))  # fmt: skip
-        unit = _scalar_fields(r.get("output") or "") or {}
-        if isinstance(unit.get("unit"), str) and isinstance(value, int | float):
-            forms = unit_forms(unit["unit"])
+        unit = fields.get("unit")
+        if isinstance(unit, str) and isinstance(value, int | float):
+            forms = unit_forms(unit)
             checks.append(Check(f"unit:{label}", any(_contains(draft.lower(), f) for f in forms),
-                                f"The draft must give the unit of {call}'s result ({unit['unit']})."))  # fmt: skip
+                                f"The draft must give the unit of {call}'s result ({unit})."))  # fmt: skip
     if rejected:
         names = ", ".join(sorted({str(r.get("name")) for r in rejected}))
         checks.append(Check("acknowledged:rejected", bool(_ACKNOWLEDGES.search(draft)),
