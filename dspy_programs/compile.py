@@ -182,7 +182,7 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if program_name == "selector":
         kwargs = {"adapter": args.adapter, "reasoning": args.reasoning, "direct": not args.no_direct,
-                  "constrain": args.constrain, "demo_mode": args.demo_mode}  # fmt: skip
+                  "constrain": args.constrain, "demo_mode": args.demo_mode, "prefill": args.prefill}  # fmt: skip
     student = build(program_name, **kwargs)
     if args.init_from:  # start from a saved variant (e.g. GEPA's instructions on top of labeled demos)
         student.load(str(Path(args.out) / slug / "variants" / f"{program_name}-{args.init_from}.json"))
@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="selector: how the server constrains the reply")
     parser.add_argument("--demo-mode", choices=["examples", "turns"], default="examples",
                         help="selector demos: worked examples with their own tools, or earlier turns")
+    parser.add_argument("--prefill", action="store_true", help="selector: start the reply as compact JSON")
     parser.add_argument("--init-from", default="", help="start from the saved variant <program>-NAME")
     parser.add_argument("--tag", default="", help="suffix of the variant's file name (selector-<optimizer>-<tag>)")
     parser.add_argument("--dev-split", default="dev", choices=["dev", "dev-unseen"], help="what to score on")

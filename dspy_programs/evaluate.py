@@ -105,6 +105,8 @@ def describe(program: ToolSelector) -> str:
     parts = ["ChainOfThought" if program.reasoning else "Predict",
              "answer_directly" if program.direct else "no-call as text",
              {"grammar": "grammar", "schema": "JSON schema", "none": "unconstrained"}[program.constrain]]  # fmt: skip
+    if program.prefill:
+        parts.append("prefilled reply")
     return f"({', '.join(parts)})"
 
 

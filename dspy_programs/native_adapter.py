@@ -59,6 +59,10 @@ REPLY_NOTE = (
 )
 NO_CALL = {False: '{"calls": []} when no tool is needed.',
            True: '{"calls": [{"name": "answer_directly", "arguments": {}}]} when no other tool is needed.'}  # fmt: skip
+# The start of the reply, sent as the last (assistant) message: llama-server continues it
+# (OpenAI-compatible "assistant prefill"). Unprompted, the model fences and pretty-prints its
+# JSON (45 tokens for one calculator call, 19 compact, measured on ts-0004).
+PREFILL = '{"calls": [{"name": "'
 REASONING_NOTE = ' Start the object with "reasoning": one short sentence on which tool the question needs, or none.'
 DemoMode = Literal["examples", "turns"]
 Constrain = Literal["grammar", "schema", "none"]
@@ -239,10 +243,11 @@ def _import_litellm_once() -> None:
 
 class NativeToolAdapter(dspy.Adapter):
     def __init__(
-        self, direct: bool = True, constrain: Constrain | bool = "grammar", demo_mode: DemoMode = "examples"
+        self, direct: bool = True, constrain: Constrain | bool = "grammar", demo_mode: DemoMode = "examples",
+        prefill: bool = False,
     ) -> None:
         super().__init__()
-        self.direct = direct
+        self.direct, self.prefill = direct, prefill
         self.constrain: Constrain = as_constrain(constrain)
         self.demo_mode: DemoMode = demo_mode
 
@@ -270,6 +275,8 @@ class NativeToolAdapter(dspy.Adapter):
             *conversation_turns(str(inputs.get("conversation") or "")),
             {"role": "user", "content": _user_text(inputs)},
         ]
+        if self.prefill and not reasoning and self.constrain == "none":
+            messages.append({"role": "assistant", "content": PREFILL})
         extra: dict[str, Any] = {}
         if self.constrain == "schema":
             schema = response_schema(offered, reasoning)
@@ -294,6 +301,8 @@ class NativeToolAdapter(dspy.Adapter):
                 with contextlib.suppress(json.JSONDecodeError):  # kept as text: validation rejects it
                     args = json.loads(args) if args.strip() else {}
             calls.append({"name": name, "args": args})
+        if not calls and text and self.prefill and not text.lstrip().startswith("{"):
+            text = PREFILL + text  # a server that returns only the continuation
         if not calls and text:
             reply = next((v for v in _json_values(text) if isinstance(v, dict) and "calls" in v), None)
             if reply is not None:
@@ -310,7 +319,8 @@ class NativeToolAdapter(dspy.Adapter):
         return value
 
     def _schema_twin(self) -> NativeToolAdapter:
-        return NativeToolAdapter(direct=self.direct, constrain="schema", demo_mode=self.demo_mode)
+        return NativeToolAdapter(direct=self.direct, constrain="schema", demo_mode=self.demo_mode,
+                                 prefill=self.prefill)
 
     def _request(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]

@@ -55,16 +55,17 @@ class ToolSelector(dspy.Module):
         # probe on llama-server); unconstrained it wrote both. Schema validation runs either way.
         constrain: Constrain | bool = "none",
         demo_mode: DemoMode = "examples",
+        prefill: bool = False,
     ) -> None:
         super().__init__()
         self.adapter_name: AdapterName = adapter
-        self.reasoning, self.direct, self.demo_mode = reasoning, direct, demo_mode
+        self.reasoning, self.direct, self.demo_mode, self.prefill = reasoning, direct, demo_mode, prefill
         self.constrain: Constrain = as_constrain(constrain)
         self.select = dspy.ChainOfThought(SelectTools) if reasoning else dspy.Predict(SelectTools)
 
     def config(self) -> dict[str, Any]:
         return {"adapter": self.adapter_name, "reasoning": self.reasoning, "direct": self.direct,
-                "constrain": self.constrain, "demo_mode": self.demo_mode}  # fmt: skip
+                "constrain": self.constrain, "demo_mode": self.demo_mode, "prefill": self.prefill}  # fmt: skip
 
     def forward(
         self,
@@ -77,7 +78,8 @@ class ToolSelector(dspy.Module):
         rendered = tools if isinstance(tools, str) else render_tools(specs or [])
         if not rendered.strip():  # nothing to choose from: no model call
             return dspy.Prediction(tool_calls=None, calls=[], rejected=[], reasoning="no tools offered")
-        native = {"direct": self.direct, "constrain": self.constrain, "demo_mode": self.demo_mode}
+        native = {"direct": self.direct, "constrain": self.constrain, "demo_mode": self.demo_mode,
+                  "prefill": self.prefill}
         with dspy.context(adapter=make_adapter(self.adapter_name, **native)):
             pred = self.select(question=question, conversation=conversation, gathered=gathered, tools=rendered)
         raw = list(pred.tool_calls.tool_calls) if pred.tool_calls is not None else []
