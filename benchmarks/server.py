@@ -2,14 +2,14 @@
 
     .venv/bin/python -m benchmarks.server [--runs 64] [--runs-single 16] [--levels 1,8,32]
 
-The model is the scripted OpenAI-compatible server (tests/support/scripted_server.py), so
+The model is the scripted OpenAI-compatible server (testkit/scripted_server.py), so
 every LM call crosses HTTP like a real one but answers at once; DSPy's cache is off
 (DSPY_CACHE=false) so every call really goes out. Each client loops: create a thread,
 `runs.wait` one question (select -> calculator -> synthesize -> critique -> finalize:
 3 LM calls, 1 tool call). Reported per concurrency level: runs per second, latency
 p50/p95 and errors.
 
-Three server configurations, each a fresh `langgraph dev` (tests.support.server.langgraph_dev):
+Three server configurations, each a fresh `langgraph dev` (testkit.server.langgraph_dev):
 - dev-default: as the tests start it. `langgraph dev` pins N_JOBS_PER_WORKER to its
   --n-jobs-per-worker flag, default 1 ("Starting 1 background workers"); the environment
   variable is overwritten, so only the flag changes it;
@@ -78,12 +78,12 @@ def delay_slow_models(inner: Any, slow_s: float) -> Any:
 
 @contextlib.contextmanager
 def model_server(slow_ms: float) -> Iterator[str]:
-    """The scripted model server (tests/support/scripted_server.py), instant, except for model
+    """The scripted model server (testkit/scripted_server.py), instant, except for model
     names ending in "-slow": so one served graph runs with an instant or a slow model, per run."""
 
 
-    import tests.support.scripted_server as scripted
-    from tests.support.server import serve_app
+    import testkit.scripted_server as scripted
+    from testkit.server import serve_app
 
     inner = scripted.build_app() if hasattr(scripted, "build_app") else scripted.app
     with serve_app(delay_slow_models(inner, slow_ms / 1000)) as port:
@@ -92,9 +92,9 @@ def model_server(slow_ms: float) -> Iterator[str]:
 
 @contextlib.contextmanager
 def dev_server(env: dict[str, str], extra_args: list[str], patched_poll: bool) -> Iterator[str]:
-    """tests.support.server.langgraph_dev, with extra CLI arguments (and optionally the diagnostic
+    """testkit.server.langgraph_dev, with extra CLI arguments (and optionally the diagnostic
     launcher) spliced into the one command it starts; everything else is the helper's."""
-    import tests.support.server as helper
+    import testkit.server as helper
 
     real_popen = subprocess.Popen
 
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg_table = md_table(["config", "extra `langgraph dev` args", "patched queue poll", "workers max", "startup s"],
                          cfg_rows)  # fmt: skip
     md = f"""
-`langgraph dev` (via `tests.support.server.langgraph_dev`) serving the agent graph, with
+`langgraph dev` (via `testkit.server.langgraph_dev`) serving the agent graph, with
 LLM_BASE_URL = the scripted OpenAI-compatible server (instant answers over HTTP), LLM_MODEL=scripted,
 DSPY_CACHE=false, rate limits off ({", ".join(f"{k}={v}" for k, v in NO_RATE_LIMITS.items())}).
 Each client: `threads.create()` then `runs.wait()`; question `{result["question"]}`.

@@ -8,13 +8,13 @@ import dspy
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from agent_types.context import Context
+from agent_types.state import AgentState
 from dspy_programs.signatures import Verdict
-from graphs.context import Context
-from graphs.state import AgentState
 from nodes.checks import Verification, grounded_figures, verify
 from nodes.prompting import format_results, lm_for, program_for
 from nodes.streaming import streaming_program_for
-from nodes.usage import UsageMeter
+from runtime.usage import UsageMeter
 
 VERDICTS: tuple[str, ...] = get_args(Verdict)
 

@@ -9,9 +9,9 @@ import dspy
 from langchain_core.messages import AnyMessage, BaseMessage, trim_messages
 from langsmith import traceable
 
+from agent_types.context import Context
+from agent_types.state import ToolResult
 from dspy_programs.store import PROGRAM_CACHE
-from graphs.context import Context
-from graphs.state import ToolResult
 from runtime.models import dspy_lm, endpoint
 from runtime.settings import Role, get_settings
 from runtime.tokens import count_tokens, encoding

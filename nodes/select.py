@@ -12,9 +12,9 @@ from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from agent_types.context import Context
+from agent_types.state import AgentState, ToolCall
 from dspy_programs.tool_specs import to_specs
-from graphs.context import Context
-from graphs.state import AgentState, ToolCall
 from nodes.prompting import (
     conversation_budget,
     earlier_turns,
@@ -23,9 +23,9 @@ from nodes.prompting import (
     lm_for,
     program_for,
 )
-from nodes.usage import UsageMeter
 from runtime.grants import sign
 from runtime.identity import permitted_tools, user_id
+from runtime.usage import UsageMeter
 
 
 def offered_tools(tools: Sequence[BaseTool], context: Context | None) -> list[BaseTool]:

@@ -7,7 +7,7 @@ adapter's markers are filtered out). Each piece is sent as a custom stream event
 
     {"event": "answer_token", "node": "synthesize" | "refine", "text": "..."}
 
-which reaches `langgraph dev` clients on stream_mode "custom" (see runtime/cli.py).
+which reaches `langgraph dev` clients on stream_mode "custom" (see serving/cli.py).
 
 The node stays synchronous, so `graph.invoke` keeps working: the sync form of streamify runs
 the program on its own event loop in a helper thread and yields here, in the node's thread,
@@ -26,7 +26,7 @@ import dspy
 from dspy.streaming import StreamListener, StreamResponse
 from langgraph.config import get_stream_writer
 
-from graphs.context import Context
+from agent_types.context import Context
 from nodes.prompting import module_for, traced
 from runtime.settings import Role
 

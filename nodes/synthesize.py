@@ -7,12 +7,12 @@ from typing import Any
 import dspy
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
-from graphs.state import AgentState
+from agent_types.context import Context
+from agent_types.state import AgentState
 from nodes.prompting import format_results, lm_for
 from nodes.streaming import streaming_program_for
-from nodes.usage import UsageMeter
 from runtime.audit import audit_cache_hits
+from runtime.usage import UsageMeter
 
 
 def synthesize(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import dspy
 from langchain_openai import ChatOpenAI
 
 from runtime.limits import LMRateLimit
-from runtime.local_model import MODELS
+from runtime.model_catalog import MODELS
 from runtime.settings import Role, Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import pytest
 
 from runtime.circuit import reset_breakers
 from runtime.settings import get_settings
-from tests.support.scripted_lm import ScriptedLM
+from testkit.scripted_lm import ScriptedLM
 
 
 @pytest.fixture(autouse=True)

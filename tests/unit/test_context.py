@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from graphs.context import Context, ContextError
+from agent_types.context import Context, ContextError
 
 
 def test_defaults_and_sane_values_pass() -> None:

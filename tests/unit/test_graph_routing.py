@@ -11,10 +11,10 @@ from langchain_core.tools import StructuredTool
 from langgraph.cache.memory import InMemoryCache
 from pydantic import BaseModel, Field
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
-from tests.support.inputs import record, user_input
-from tests.support.scripted_lm import ScriptedLM
+from testkit.inputs import record, user_input
+from testkit.scripted_lm import ScriptedLM
 
 
 class TextArgs(BaseModel):

@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
 from nodes.prompting import TRUNCATED, format_conversation, format_results, trim_conversation, truncate
 from runtime import limits
 from runtime.limits import LMRateLimit, RateLimiter, lm_limiter, tool_limiter
 from runtime.metrics import sample
 from runtime.settings import Settings
 from runtime.tokens import count_tokens
-from tests.support.inputs import record, user_input
-from tests.support.scripted_lm import ScriptedLM
+from testkit.inputs import record, user_input
+from testkit.scripted_lm import ScriptedLM
 from tests.unit.test_cache_tool import cache, tool
 
 

@@ -10,13 +10,13 @@ from langgraph.runtime import Runtime
 from langsmith import Client, tracing_context
 from starlette.testclient import TestClient
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
-from nodes.usage import UsageMeter
-from runtime.http_app import app
 from runtime.metrics import metrics_text, sample, timed
-from tests.support.inputs import user_input
-from tests.support.scripted_lm import ScriptedLM
+from runtime.usage import UsageMeter
+from serving.http_app import app
+from testkit.inputs import user_input
+from testkit.scripted_lm import ScriptedLM
 from tests.unit.test_cache_tool import cache, tool
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import httpx
 import uvicorn
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -87,7 +87,7 @@ def langgraph_dev(
     assert exe, "langgraph CLI is not installed (pip install -e '.[serve]')"
     full_env = {**os.environ, "LANGSMITH_TRACING": "false", **(env or {})}
     full_env.setdefault("HTTP_TOOL_BASE_URL", f"http://127.0.0.1:{port}/demo-api")
-    # Without a secret the server refuses every request (runtime/auth.py); a test server without
+    # Without a secret the server refuses every request (serving/auth.py); a test server without
     # one is a local development server, so it opts out the way `agent-up` does.
     if "AUTH_JWT_SECRET" not in full_env:
         full_env.setdefault("AUTH_DISABLED", "true")

@@ -26,14 +26,14 @@ from typing import Any
 
 import dspy
 
-import runtime  # noqa: F401  (offline defaults before any library import)
-from dspy_programs import data
-from dspy_programs.metrics import critique_metric, selection_metric
 from dspy_programs.programs import ToolSelector
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
-from nodes.usage import UsageMeter
+from offline import data
+from offline.metrics import critique_metric, selection_metric
+from runtime.bootstrap import configure
 from runtime.models import dspy_lm, endpoint
 from runtime.settings import Role
+from runtime.usage import UsageMeter
 
 log = logging.getLogger("optimize")
 
@@ -313,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--activate-variant", default="",
                         help="make the saved variant <program>-NAME the active one (no compile), e.g. mipro")
     args = parser.parse_args(argv)
+    configure()  # library defaults and the LM cache (runtime/bootstrap.py)
     logging.basicConfig(level=logging.WARNING)
     if args.activate_variant:
         return activate_variant(args.program, args.activate_variant, args)
