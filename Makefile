@@ -26,6 +26,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 optimize: install
 	$(VENV)/bin/optimize --program selector --optimizer bootstrap
