@@ -176,11 +176,11 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def install_scripted_lm(lm: Any = None) -> Any:
     """Every node's LM becomes the scripted LM (as tests/conftest.py does with monkeypatch)."""
-    import nodes.prompting
+    import nodes.roles
     from testkit.scripted_lm import ScriptedLM
 
     lm = lm or ScriptedLM()
-    nodes.prompting.dspy_lm = lambda role, settings=None, model=None, max_tokens=None: lm  # type: ignore[assignment,misc]
+    nodes.roles.lm_at = lambda endpoint, settings=None, max_tokens=None: lm  # type: ignore[assignment,misc]
     return lm
 
 

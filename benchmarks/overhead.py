@@ -54,6 +54,7 @@ def make_plain(tools: list[Any]) -> Any:
     from nodes.finalize import finalize
     from nodes.intake import intake
     from nodes.select import make_select
+    from nodes.sync_bridge import run_blocking
     from nodes.synthesize import synthesize
     from runtime.names import executor_node_name
 
@@ -75,10 +76,10 @@ def make_plain(tools: list[Any]) -> Any:
             state: dict[str, Any] = {}
             apply(state, {"messages": [{"role": "user", "content": question}]})
             apply(state, intake(state))  # type: ignore[arg-type]
-            apply(state, select(state, rt))  # type: ignore[arg-type]
+            apply(state, run_blocking(select(state, rt)))  # type: ignore[arg-type]  # async, as graph.invoke runs it
             for call in state.get("pending_calls", []):
                 apply(state, executors[executor_node_name(call["name"])]({"call": call}))
-            apply(state, synthesize(state, rt))  # type: ignore[arg-type]
+            apply(state, run_blocking(synthesize(state, rt)))  # type: ignore[arg-type]
             apply(state, finalize(state))  # type: ignore[arg-type]
             return state
         finally:

@@ -36,6 +36,7 @@ from nodes.finalize import finalize
 from nodes.intake import intake
 from nodes.retry import LM_RETRY
 from nodes.select import make_select
+from nodes.sync_bridge import both_ways
 from nodes.synthesize import synthesize
 from runtime.audit import open_audit_log
 from runtime.bootstrap import configure
@@ -90,14 +91,16 @@ def build_graph(
         AgentState, input_schema=InputState, context_schema=Context
     )
     builder.add_node("intake", timed("intake", intake))
-    builder.add_node("select", timed("select", make_select(tools)), retry_policy=LM_RETRY)
+    # The LM nodes are async (a run waiting on a model holds no thread) and still run under
+    # graph.invoke/stream (nodes/sync_bridge.py).
+    builder.add_node("select", timed("select", both_ways(make_select(tools), "select")), retry_policy=LM_RETRY)
     executors = [executor_node_name(t.name) for t in tools]
     for tool in tools:
         name = executor_node_name(tool.name)
         builder.add_node(name, timed(name, make_executor(tool)), cache_policy=cache_policy(tool))
-    builder.add_node("synthesize", timed("synthesize", synthesize), retry_policy=LM_RETRY)
-    builder.add_node("critique", timed("critique", critique), retry_policy=LM_RETRY)
-    builder.add_node("refine", timed("refine", refine), retry_policy=LM_RETRY)
+    builder.add_node("synthesize", timed("synthesize", both_ways(synthesize, "synthesize")), retry_policy=LM_RETRY)
+    builder.add_node("critique", timed("critique", both_ways(critique, "critique")), retry_policy=LM_RETRY)
+    builder.add_node("refine", timed("refine", both_ways(refine, "refine")), retry_policy=LM_RETRY)
     builder.add_node("finalize", timed("finalize", finalize))
 
     builder.add_edge(START, "intake")

@@ -30,7 +30,7 @@ from dspy_programs.native_adapter import conversation_turns
 from dspy_programs.native_baseline import native_select
 from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.store import COMPILED_DIR
-from dspy_programs.tool_specs import ToolSpec
+from dspy_programs.tool_specs import parse_rendered
 from offline import data
 from offline.metrics import args_exact, tool_set_exact
 from runtime.bootstrap import configure
@@ -80,7 +80,7 @@ def native_variant(model: str | None, parallel: bool = True) -> Variant:
     llm = chat_model("selector", model=model, max_tokens=160)
 
     def run(ex: dspy.Example) -> tuple[list[Any], int, int]:
-        specs = [ToolSpec.from_any(json.loads(line)) for line in ex.tools.splitlines()]
+        specs = parse_rendered(ex.tools)
         usage: dict[str, int] = {}
         calls, _ = native_select(llm, ex.question, specs, conversation_turns(ex.conversation), parallel, usage)
         return calls, 1, sum(usage.values())

@@ -12,6 +12,7 @@ import os
 
 from runtime.lm_cache import configure_lm_cache
 from runtime.settings import Settings
+from runtime.tokens import encoding
 
 
 def configure(settings: Settings | None = None) -> None:
@@ -20,3 +21,6 @@ def configure(settings: Settings | None = None) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     # DSPy's response cache is process-global (runtime/lm_cache.py): configured once per process.
     configure_lm_cache(settings)
+    # What the first run would otherwise load on the server's event loop, blocking every other run
+    # (`langgraph dev` refuses blocking calls there): litellm's modules and the tokenizer's files.
+    encoding()

@@ -24,5 +24,5 @@ def _fresh_settings() -> Iterator[None]:
 def scripted_lm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLM:
     """Every node's LM becomes this scripted LM (the programs, adapters and parsing stay real)."""
     lm = ScriptedLM()
-    monkeypatch.setattr("nodes.prompting.dspy_lm", lambda role, settings=None, model=None, max_tokens=None: lm)
+    monkeypatch.setattr("nodes.roles.lm_at", lambda endpoint, settings=None, max_tokens=None: lm)
     return lm

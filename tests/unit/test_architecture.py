@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from importlinter import cli
 from importlinter.application import use_cases
-from importlinter.cli import lint_imports
 
 from runtime.settings import PROJECT_ROOT
 
@@ -20,7 +20,10 @@ CONFIG = str(PROJECT_ROOT / "pyproject.toml")
 
 def check(monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.chdir(PROJECT_ROOT)
-    return lint_imports(config_filename=CONFIG, no_cache=True, no_logo=True)
+    # The CLI configures logging with dictConfig, which disables every logger that exists (the
+    # audit logger among them) for the rest of the test session; in-process it must not.
+    monkeypatch.setattr(cli, "_configure_logging", lambda verbose: None)
+    return cli.lint_imports(config_filename=CONFIG, no_cache=True, no_logo=True)
 
 
 def test_the_code_keeps_every_contract(monkeypatch: pytest.MonkeyPatch) -> None:
