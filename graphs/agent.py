@@ -93,14 +93,14 @@ def build_graph(
     builder.add_node("intake", timed("intake", intake))
     # The LM nodes are async (a run waiting on a model holds no thread) and still run under
     # graph.invoke/stream (nodes/sync_bridge.py).
-    builder.add_node("select", timed("select", both_ways(make_select(tools), "select")), retry_policy=LM_RETRY)
+    builder.add_node("select", both_ways(timed("select", make_select(tools)), "select"), retry_policy=LM_RETRY)
     executors = [executor_node_name(t.name) for t in tools]
     for tool in tools:
         name = executor_node_name(tool.name)
         builder.add_node(name, timed(name, make_executor(tool)), cache_policy=cache_policy(tool))
-    builder.add_node("synthesize", timed("synthesize", both_ways(synthesize, "synthesize")), retry_policy=LM_RETRY)
-    builder.add_node("critique", timed("critique", both_ways(critique, "critique")), retry_policy=LM_RETRY)
-    builder.add_node("refine", timed("refine", both_ways(refine, "refine")), retry_policy=LM_RETRY)
+    builder.add_node("synthesize", both_ways(timed("synthesize", synthesize), "synthesize"), retry_policy=LM_RETRY)
+    builder.add_node("critique", both_ways(timed("critique", critique), "critique"), retry_policy=LM_RETRY)
+    builder.add_node("refine", both_ways(timed("refine", refine), "refine"), retry_policy=LM_RETRY)
     builder.add_node("finalize", timed("finalize", finalize))
 
     builder.add_edge(START, "intake")

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.runtime import Runtime, get_runtime
 
 from agent_types.context import Context
@@ -60,13 +60,20 @@ def run_blocking(awaitable: Awaitable[Any]) -> Any:
     return done.result()
 
 
-def both_ways(node: Node[S], name: str) -> RunnableLambda[S, dict[str, Any]]:
-    """`node` for async graphs as it is, and for sync graphs through `run_blocking`."""
+class BothWays(Runnable[S, dict[str, Any]]):
+    """`node` for async graphs as it is, and for sync graphs through `run_blocking`. A bare Runnable,
+    not a RunnableLambda: no callback run per call (LangGraph traces the node itself)."""
 
-    async def run_async(state: S) -> dict[str, Any]:
-        return await node(state, get_runtime(Context))
+    def __init__(self, node: Node[S], name: str) -> None:
+        self.node = node
+        self.name = name
 
-    def run_sync(state: S) -> dict[str, Any]:
-        return run_blocking(node(state, get_runtime(Context)))  # type: ignore[no-any-return]
+    def invoke(self, input: S, config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
+        return run_blocking(self.node(input, get_runtime(Context)))  # type: ignore[no-any-return]
 
-    return RunnableLambda(run_sync, afunc=run_async, name=name)
+    async def ainvoke(self, input: S, config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
+        return await self.node(input, get_runtime(Context))
+
+
+def both_ways(node: Node[S], name: str) -> BothWays[S]:
+    return BothWays(node, name)
