@@ -6,9 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from runtime.bootstrap import configure
 from runtime.circuit import reset_breakers
 from runtime.settings import get_settings
 from testkit.scripted_lm import ScriptedLM
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _configured_libraries() -> None:
+    """Library defaults and the LM cache, as the graph factory and the entry points configure them."""
+    configure()
 
 
 @pytest.fixture(autouse=True)
