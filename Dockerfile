@@ -9,8 +9,8 @@ ADD . /deps/main
 # -- Installing all local dependencies --
 RUN for dep in /deps/*; do             echo "Installing $dep";             if [ -d "$dep" ]; then                 echo "Installing $dep";                 (cd "$dep" && PYTHONDONTWRITEBYTECODE=1 uv pip install --system --no-cache-dir -c /api/constraints.txt -e .);             fi;         done
 # -- End of local dependencies install --
-ENV LANGGRAPH_AUTH='{"path": "/deps/main/runtime/auth.py:auth", "disable_studio_auth": true}'
-ENV LANGGRAPH_HTTP='{"app": "/deps/main/runtime/http_app.py:app", "enable_custom_route_auth": true, "cors": {"allow_origins": ["https://smith.langchain.com", "https://eu.smith.langchain.com"], "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], "allow_headers": ["authorization", "content-type", "x-auth-scheme", "x-api-key", "x-tenant-id", "x-user-id"], "allow_credentials": true, "expose_headers": ["x-pagination-total", "x-pagination-next", "content-location"], "max_age": 600}}'
+ENV LANGGRAPH_AUTH='{"path": "/deps/main/serving/auth.py:auth", "disable_studio_auth": true}'
+ENV LANGGRAPH_HTTP='{"app": "/deps/main/serving/http_app.py:app", "enable_custom_route_auth": true, "cors": {"allow_origins": ["https://smith.langchain.com", "https://eu.smith.langchain.com"], "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], "allow_headers": ["authorization", "content-type", "x-auth-scheme", "x-api-key", "x-tenant-id", "x-user-id"], "allow_credentials": true, "expose_headers": ["x-pagination-total", "x-pagination-next", "content-location"], "max_age": 600}}'
 ENV LANGSERVE_GRAPHS='{"agent": "/deps/main/graphs/agent.py:graph"}'
 
 

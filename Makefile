@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	@echo "[install] Python dependencies"
 	$(PY) -m pip install $(PIP_FLAGS) -e ".[serve,dev,postgres]"
 	@echo "[install] llama.cpp's llama-server for the embedded model (compiled once per machine: ~10 minutes on 2 cores)"
-	$(PY) -m runtime.llama_server
+	$(PY) -m serving.llama_server
 	touch $@
 
 up: install
@@ -26,6 +26,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 optimize: install
 	$(VENV)/bin/optimize --program selector --optimizer bootstrap

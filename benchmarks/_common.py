@@ -22,7 +22,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import runtime  # noqa: F401  (offline defaults before any library import)
+from runtime.bootstrap import configure
+from runtime.names import tool_of_node
+
+configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -173,11 +176,11 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def install_scripted_lm(lm: Any = None) -> Any:
     """Every node's LM becomes the scripted LM (as tests/conftest.py does with monkeypatch)."""
-    import nodes.prompting
-    from tests.support.scripted_lm import ScriptedLM
+    import nodes.roles
+    from testkit.scripted_lm import ScriptedLM
 
     lm = lm or ScriptedLM()
-    nodes.prompting.dspy_lm = lambda role, settings=None, model=None, max_tokens=None: lm  # type: ignore[assignment,misc]
+    nodes.roles.lm_at = lambda endpoint, settings=None, max_tokens=None: lm  # type: ignore[assignment,misc]
     return lm
 
 
@@ -242,7 +245,7 @@ class StageClock:
         elif ev["type"] == "task_result":
             if name == "select" and self.select_done is None:
                 self.select_done = stamp
-            if name.startswith("run_"):
+            if tool_of_node(name) is not None:
                 self.ran.append(name)
 
     @property

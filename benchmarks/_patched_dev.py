@@ -7,7 +7,8 @@ langgraph_runtime_inmem.ops.Runs.next (the dev server's queue) takes its cut-off
 for the next 0.5 s cycle: every run waits 0.5-1.0 s before it starts. This wrapper sleeps
 BENCH_QUEUE_POLL_S instead and lets the original take its cut-off after the sleep.
 
-    python -m benchmarks._patched_dev dev --no-browser ...   (same arguments as `langgraph dev`)
+    python benchmarks/_patched_dev.py dev --no-browser ...   (same arguments as `langgraph dev`; run by
+    its path, it needs no package on the path but langgraph's own)
 """
 
 from __future__ import annotations

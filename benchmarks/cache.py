@@ -51,7 +51,7 @@ def questions(n: int, seed: int) -> list[str]:
 
 
 def run_pass(graph: Any, qs: list[str], calls: list[str]) -> dict[str, Any]:
-    from graphs.context import Context
+    from agent_types.context import Context
 
     stages, totals, ran, requested = [], [], 0, 0
     for q in qs:

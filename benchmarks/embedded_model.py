@@ -125,8 +125,8 @@ def doubling_proxy(recorder: Recorder, upstream: str) -> Iterator[str]:
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from tests.support.scripted_lm import role_of
-    from tests.support.server import serve_app
+    from testkit.scripted_lm import role_of
+    from testkit.server import serve_app
 
     client = httpx.AsyncClient(timeout=httpx.Timeout(900.0, connect=10.0))
 
@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import httpx
 
-    from runtime.local_model import MODELS
     from runtime.settings import get_settings
+    from serving.local_model import MODELS
 
     # Only check that it listens: its /v1/models waits for the model lock, i.e. for other clients' requests.
     parsed = httpx.URL(upstream)
@@ -212,8 +212,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.update({"LLM_BASE_URL": proxy_url, "LLM_MODEL": model_name, "DSPY_CACHE": "false",
                            "LM_TIMEOUT_S": "900", "LM_REQUESTS_PER_SECOND": "0"})  # fmt: skip
         get_settings.cache_clear()
+        from agent_types.context import Context
         from graphs.agent import build_graph
-        from graphs.context import Context
 
         graph = build_graph()
         for i, question in enumerate(QUESTIONS[:n]):

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.load [--runs 200] [--concurrency 16] [--jobs 16]
 
-The model is the scripted OpenAI-compatible server (tests/support/scripted_server.py), so every
+The model is the scripted OpenAI-compatible server (testkit/scripted_server.py), so every
 LM call crosses HTTP but answers at once; DSPy's cache is off so every call goes out; rate limits
 are off (a policy, not a cost). `--concurrency` clients loop until `--runs` runs are done: each
 creates a thread and `runs.wait`s one question (calculator questions with distinct arguments and
@@ -211,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=16, help="langgraph dev --n-jobs-per-worker")
     args = parser.parse_args(argv)
 
-    from tests.support.scripted_server import scripted_server
-    from tests.support.server import langgraph_dev
+    from testkit.scripted_server import scripted_server
+    from testkit.server import langgraph_dev
 
     os.environ.update(NO_RATE_LIMITS)
     with (

@@ -48,13 +48,15 @@ def make_plain(tools: list[Any]) -> Any:
     from langgraph.graph.message import add_messages
     from langgraph.runtime import Runtime
 
-    from graphs.context import Context
-    from graphs.state import extend_or_reset
-    from nodes.execute import executor_node_name, make_executor
+    from agent_types.context import Context
+    from agent_types.state import extend_or_reset
+    from nodes.execute import make_executor
     from nodes.finalize import finalize
     from nodes.intake import intake
     from nodes.select import make_select
+    from nodes.sync_bridge import run_blocking
     from nodes.synthesize import synthesize
+    from runtime.names import executor_node_name
 
     reducers = {"messages": add_messages, "results": extend_or_reset, "rejected_calls": extend_or_reset,
                 "usage": extend_or_reset}  # fmt: skip
@@ -74,10 +76,10 @@ def make_plain(tools: list[Any]) -> Any:
             state: dict[str, Any] = {}
             apply(state, {"messages": [{"role": "user", "content": question}]})
             apply(state, intake(state))  # type: ignore[arg-type]
-            apply(state, select(state, rt))  # type: ignore[arg-type]
+            apply(state, run_blocking(select(state, rt)))  # type: ignore[arg-type]  # async, as graph.invoke runs it
             for call in state.get("pending_calls", []):
                 apply(state, executors[executor_node_name(call["name"])]({"call": call}))
-            apply(state, synthesize(state, rt))  # type: ignore[arg-type]
+            apply(state, run_blocking(synthesize(state, rt)))  # type: ignore[arg-type]
             apply(state, finalize(state))  # type: ignore[arg-type]
             return state
         finally:
@@ -165,8 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     lm = install_scripted_lm()
     from langgraph.cache.memory import InMemoryCache
 
+    from agent_types.context import Context
     from graphs.agent import build_graph
-    from graphs.context import Context
 
     tool = sleep_tool("echo", 0.0, kind="sync", ttl=0)  # instant, never cached
     graph = build_graph([tool], cache=InMemoryCache())

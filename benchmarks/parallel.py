@@ -53,7 +53,7 @@ def config_for(limit: int | None) -> dict[str, Any]:
 
 
 def graph_stage_sync(graph: Any, k: int, rep: int, limit: int | None) -> float:
-    from graphs.context import Context
+    from agent_types.context import Context
 
     clock = StageClock()
     ctx = Context(critique=False, max_calls_per_round=k)
@@ -64,7 +64,7 @@ def graph_stage_sync(graph: Any, k: int, rep: int, limit: int | None) -> float:
 
 
 async def graph_stage_async(graph: Any, k: int, rep: int, limit: int | None) -> float:
-    from graphs.context import Context
+    from agent_types.context import Context
 
     clock = StageClock()
     ctx = Context(critique=False, max_calls_per_round=k)

@@ -19,9 +19,9 @@ import time
 from typing import Any
 
 from benchmarks._common import md_table, ratio, write_results
-from dspy_programs import data
-from tests.support.inputs import wire_input
-from tests.support.server import langgraph_dev
+from offline import data
+from testkit.inputs import wire_input
+from testkit.server import langgraph_dev
 
 
 async def ask(client: Any, thread_id: str, question: str) -> tuple[float, str]:

@@ -2,14 +2,14 @@
 
     .venv/bin/python -m benchmarks.server [--runs 64] [--runs-single 16] [--levels 1,8,32]
 
-The model is the scripted OpenAI-compatible server (tests/support/scripted_server.py), so
+The model is the scripted OpenAI-compatible server (testkit/scripted_server.py), so
 every LM call crosses HTTP like a real one but answers at once; DSPy's cache is off
 (DSPY_CACHE=false) so every call really goes out. Each client loops: create a thread,
 `runs.wait` one question (select -> calculator -> synthesize -> critique -> finalize:
 3 LM calls, 1 tool call). Reported per concurrency level: runs per second, latency
 p50/p95 and errors.
 
-Three server configurations, each a fresh `langgraph dev` (tests.support.server.langgraph_dev):
+Three server configurations, each a fresh `langgraph dev` (testkit.server.langgraph_dev):
 - dev-default: as the tests start it. `langgraph dev` pins N_JOBS_PER_WORKER to its
   --n-jobs-per-worker flag, default 1 ("Starting 1 background workers"); the environment
   variable is overwritten, so only the flag changes it;
@@ -26,8 +26,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -36,6 +34,9 @@ from typing import Any
 import httpx
 
 from benchmarks._common import NO_RATE_LIMITS, ROOT, md_table, ratio, summary_ms, write_results
+from runtime.settings import ROLES
+from testkit.scripted_server import build_app
+from testkit.server import langgraph_dev, serve_app
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "dev-default": {"args": [], "patched_poll": False},
@@ -78,47 +79,20 @@ def delay_slow_models(inner: Any, slow_s: float) -> Any:
 
 @contextlib.contextmanager
 def model_server(slow_ms: float) -> Iterator[str]:
-    """The scripted model server (tests/support/scripted_server.py), instant, except for model
+    """The scripted model server (testkit/scripted_server.py), instant, except for model
     names ending in "-slow": so one served graph runs with an instant or a slow model, per run."""
-
-
-    import tests.support.scripted_server as scripted
-    from tests.support.server import serve_app
-
-    inner = scripted.build_app() if hasattr(scripted, "build_app") else scripted.app
-    with serve_app(delay_slow_models(inner, slow_ms / 1000)) as port:
+    with serve_app(delay_slow_models(build_app(), slow_ms / 1000)) as port:
         yield f"http://127.0.0.1:{port}/v1"
 
 
 @contextlib.contextmanager
 def dev_server(env: dict[str, str], extra_args: list[str], patched_poll: bool) -> Iterator[str]:
-    """tests.support.server.langgraph_dev, with extra CLI arguments (and optionally the diagnostic
-    launcher) spliced into the one command it starts; everything else is the helper's."""
-    import tests.support.server as helper
-
-    real_popen = subprocess.Popen
-
-    def popen(cmd: list[str], **kwargs: Any) -> Any:
-        cmd = list(cmd)
-        if patched_poll:
-            cmd = [sys.executable, "-m", "benchmarks._patched_dev", *cmd[1:]]
-            # The helper starts the server in a fresh temporary folder: `-m benchmarks...` needs the
-            # repository on the path there (without it: "No module named 'benchmarks'").
-            env = dict(kwargs.get("env") or os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-            kwargs["env"] = env
-        return real_popen([*cmd, *extra_args], **kwargs)
-
-    manager = helper.langgraph_dev(env=env)
-    helper.subprocess.Popen = popen  # type: ignore[assignment,misc]  # only while the helper starts it
-    try:
-        url = manager.__enter__()
-    finally:
-        helper.subprocess.Popen = real_popen  # type: ignore[misc]
-    try:
+    """testkit.server.langgraph_dev with extra CLI arguments and, for the diagnostic configuration,
+    the patched launcher run by its file path: the server starts in a fresh temporary folder, where
+    `python -m benchmarks._patched_dev` would not find the `benchmarks` package."""
+    launcher = [sys.executable, str(ROOT / "benchmarks" / "_patched_dev.py")] if patched_poll else None
+    with langgraph_dev(env=env, extra_args=extra_args, launcher=launcher) as url:
         yield url
-    finally:
-        manager.__exit__(None, None, None)
 
 
 async def one_run(client: Any, i: int, context: dict[str, Any] | None) -> tuple[float, str | None]:
@@ -196,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     results: dict[str, Any] = {}
     slow_model = "scripted" + SLOW_SUFFIX
-    slow_context = {f"{role}_model": slow_model for role in ("selector", "synthesizer", "critic", "refiner")}
+    slow_context = {f"{role}_model": slow_model for role in ROLES}
     slow_level = f"{args.slow_clients} slow"
     with model_server(args.slow_ms) as llm_url:
         # The slow clients pick the "-slow" model per run: an operator must allow a model a client chooses.
@@ -275,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg_table = md_table(["config", "extra `langgraph dev` args", "patched queue poll", "workers max", "startup s"],
                          cfg_rows)  # fmt: skip
     md = f"""
-`langgraph dev` (via `tests.support.server.langgraph_dev`) serving the agent graph, with
+`langgraph dev` (via `testkit.server.langgraph_dev`) serving the agent graph, with
 LLM_BASE_URL = the scripted OpenAI-compatible server (instant answers over HTTP), LLM_MODEL=scripted,
 DSPY_CACHE=false, rate limits off ({", ".join(f"{k}={v}" for k, v in NO_RATE_LIMITS.items())}).
 Each client: `threads.create()` then `runs.wait()`; question `{result["question"]}`.

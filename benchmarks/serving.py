@@ -6,7 +6,7 @@ Each configuration gets fresh server processes on free ports (empty prompt cache
 then the whole graph answers the first N questions of the answers test split in-process, LM
 cache off, critique loop on and/or off. Configurations:
 
-- `llama-server, 1 process, 4 slots` — the default (runtime/local_model.py);
+- `llama-server, 1 process, 4 slots` — the default (serving/local_model.py);
 - `llama-server, 2 processes x 1 slot` — the old arrangement (selector alone) on the new engine;
 - `llama-cpp-python, 2 processes` — what the project served with before (needs the
   `compare-serving` extra: `.venv/bin/pip install -e '.[compare-serving]'`; skipped, and said so,
@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import md_table, pct, ratio, write_results
-from dspy_programs import data
-from dspy_programs.evaluate_answers import demo_api, run_variant
-from runtime.llama_server import build as build_llama_server
-from runtime.local_model import MODELS, fetch, server_command, server_ready
+from offline import data
+from offline.evaluate_answers import demo_api, run_variant
 from runtime.settings import get_settings
-from tests.support.server import free_port
+from serving.llama_server import build as build_llama_server
+from serving.local_model import MODELS, fetch, server_command, server_ready
+from testkit.server import free_port
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def start(config: Config, port: int, log: Path) -> subprocess.Popen[bytes]:
                                             "local_model_ctx": settings.local_model_ctx // 4 * config.slots})
         cmd = server_command(tuned, build_llama_server(settings), model)
     else:
-        # The old command line (see git history of runtime/local_model.py).
+        # The old command line (see git history of serving/local_model.py).
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
                settings.local_model, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
                "--n_threads", str(os.cpu_count() or 2), "--n_batch", "512",

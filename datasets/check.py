@@ -19,6 +19,8 @@ from typing import Any
 
 import jsonschema
 
+from dspy_programs.signatures import VERDICTS
+
 DATASETS_DIR = Path(__file__).resolve().parent
 ROOT = DATASETS_DIR.parent
 CORPUS_DIR = ROOT / "tools" / "corpus"
@@ -30,7 +32,6 @@ MIN_ROWS_PER_OTHER_TOOLSET = 14
 MIN_HELD_OUT_TOOLSETS = 3  # whole tool sets only in dev, and only in test
 MIN_NO_CALL_SHARE_OTHER = 0.2  # of the rows on other tool sets
 ANSWER_TYPES = {"number", "date", "text"}
-VERDICTS = {"accept", "refine", "need_more_info"}
 
 _DATE = {"type": "string", "description": "ISO date YYYY-MM-DD or 'today'"}
 SHIPPED_TOOLS: dict[str, dict[str, Any]] = {

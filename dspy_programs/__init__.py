@@ -1,6 +1,5 @@
 """DSPy programs for the agent's reasoning steps, and a plain-Python selector API."""
 
-import runtime  # noqa: F401  (offline defaults before any library import)
 from dspy_programs.api import select_tools
 from dspy_programs.programs import Critic, Refiner, Synthesizer, ToolSelector
 from dspy_programs.tool_specs import ToolSpec

@@ -15,6 +15,7 @@ from langchain_core.tools import BaseTool
 from dspy_programs.programs import ToolSelector
 from dspy_programs.store import PROGRAM_CACHE
 from dspy_programs.tool_specs import CheckedCall, ToolSpec
+from runtime.bootstrap import configure
 from runtime.models import dspy_lm, endpoint
 
 
@@ -31,6 +32,7 @@ def select_tools(
 
     Uses the compiled selector for the configured model when one exists.
     """
+    configure()  # an entry point: library defaults and the LM cache, once (runtime/bootstrap.py)
     selector = program or PROGRAM_CACHE.get("selector", endpoint("selector").slug)
     with dspy.context(lm=lm or dspy_lm("selector")):
         pred = selector(question=question, tools=list(tools), conversation=conversation, gathered=gathered)

@@ -45,7 +45,7 @@ from dspy.clients._deprecation import adapter_message_call
 
 from dspy_programs.call_grammar import calls_grammar
 from dspy_programs.native_baseline import _json_values, parse_content_calls
-from dspy_programs.tool_specs import ToolSpec, validate_calls
+from dspy_programs.tool_specs import ToolSpec, parse_rendered, validate_calls
 
 NO_TOOL_REPLY = "No tool is needed for this question; I will answer it directly."
 DIRECT_TOOL = "answer_directly"
@@ -87,10 +87,6 @@ def _calls_of(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [dict(c) for c in value]
     return []
-
-
-def _specs(tools_text: str) -> list[ToolSpec]:
-    return [ToolSpec.from_any(json.loads(line)) for line in tools_text.splitlines() if line.strip()]
 
 
 def direct_name(specs: Iterable[ToolSpec]) -> str:
@@ -179,7 +175,7 @@ def examples_block(demos: list[dict[str, Any]], direct: bool) -> str:
     for n, tools_text in enumerate(toolsets, 1):
         lines = [f"\nTools {n}:"]
         with contextlib.suppress(ValueError):  # (json.JSONDecodeError is a ValueError)
-            lines += [_brief_tool(s) for s in _specs(tools_text)]
+            lines += [_brief_tool(s) for s in parse_rendered(tools_text)]
         parts.append("\n".join(lines))
     for i, demo in enumerate(demos, 1):
         lines = [f"\nExample {i} (tools {toolsets.index(str(demo.get('tools') or '')) + 1}):"]
@@ -201,7 +197,7 @@ def usable_turn_demos(demos: list[dict[str, Any]], specs: list[ToolSpec]) -> lis
         _, rejected = validate_calls(calls, specs)
         if rejected:
             continue
-        if not calls and str(d.get("tools") or "") and _specs(str(d["tools"])) != specs:
+        if not calls and str(d.get("tools") or "") and parse_rendered(str(d["tools"])) != specs:
             continue  # a no-tool demo from another tool set says nothing about these tools
         usable.append(d)
     if not any(_calls_of(d.get("tool_calls")) for d in usable):
@@ -255,7 +251,7 @@ class NativeToolAdapter(dspy.Adapter):
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
         """(messages, tools for the request's `tools` field, extra request fields)."""
-        specs = _specs(str(inputs["tools"]))
+        specs = parse_rendered(str(inputs["tools"]))
         offered = [*specs, _direct_spec(specs)] if self.direct else specs
         reasoning = "reasoning" in signature.output_fields
         system = signature.instructions + REPLY_NOTE.format(none=NO_CALL[self.direct])
@@ -328,7 +324,7 @@ class NativeToolAdapter(dspy.Adapter):
         messages, tools, extra = self.format_native(signature, demos, inputs)
         if "grammar" in extra:
             _import_litellm_once()
-        return messages, ({"tools": tools} if tools else {}) | extra, direct_name(_specs(str(inputs["tools"])))
+        return messages, ({"tools": tools} if tools else {}) | extra, direct_name(parse_rendered(str(inputs["tools"])))
 
     def __call__(
         self,

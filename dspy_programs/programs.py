@@ -6,21 +6,22 @@ proposes, so an invalid call is rejected rather than executed.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import dspy
 from langchain_core.tools import BaseTool
 
 from dspy_programs.native_adapter import Constrain, DemoMode, NativeToolAdapter, as_constrain
 from dspy_programs.signatures import Critique, Refine, SelectTools, Synthesize
-from dspy_programs.tool_specs import ToolSpec, render_tools, to_specs, validate_calls
+from dspy_programs.tool_specs import ToolSpec, parse_rendered, render_tools, to_specs, validate_calls
+from runtime.settings import Role
 
 log = logging.getLogger(__name__)
 
 AdapterName = Literal["native", "chat", "json"]
+ADAPTERS: tuple[AdapterName, ...] = get_args(AdapterName)
 
 
 def make_adapter(name: AdapterName, **native: Any) -> dspy.Adapter:
@@ -74,21 +75,52 @@ class ToolSelector(dspy.Module):
         conversation: str = "",
         gathered: str = "",
     ) -> dspy.Prediction:
-        specs = to_specs(tools) if not isinstance(tools, str) else None
-        rendered = tools if isinstance(tools, str) else render_tools(specs or [])
+        specs, rendered = self._offer(tools)
         if not rendered.strip():  # nothing to choose from: no model call
-            return dspy.Prediction(tool_calls=None, calls=[], rejected=[], reasoning="no tools offered")
+            return _no_tools_offered()
+        with dspy.context(adapter=self._adapter()):
+            pred = self.select(question=question, conversation=conversation, gathered=gathered, tools=rendered)
+        return self._checked(pred, specs, rendered)
+
+    async def aforward(
+        self,
+        question: str,
+        tools: str | Iterable[BaseTool | Mapping[str, Any] | ToolSpec],
+        conversation: str = "",
+        gathered: str = "",
+    ) -> dspy.Prediction:
+        """`forward`, awaiting the model instead of holding a thread while it answers."""
+        specs, rendered = self._offer(tools)
+        if not rendered.strip():
+            return _no_tools_offered()
+        with dspy.context(adapter=self._adapter()):
+            pred = await self.select.acall(question=question, conversation=conversation, gathered=gathered,
+                                           tools=rendered)  # fmt: skip
+        return self._checked(pred, specs, rendered)
+
+    @staticmethod
+    def _offer(tools: str | Iterable[BaseTool | Mapping[str, Any] | ToolSpec]) -> tuple[list[ToolSpec] | None, str]:
+        specs = to_specs(tools) if not isinstance(tools, str) else None
+        return specs, tools if isinstance(tools, str) else render_tools(specs or [])
+
+    def _adapter(self) -> dspy.Adapter:
         native = {"direct": self.direct, "constrain": self.constrain, "demo_mode": self.demo_mode,
                   "prefill": self.prefill}
-        with dspy.context(adapter=make_adapter(self.adapter_name, **native)):
-            pred = self.select(question=question, conversation=conversation, gathered=gathered, tools=rendered)
+        return make_adapter(self.adapter_name, **native)
+
+    @staticmethod
+    def _checked(pred: dspy.Prediction, specs: list[ToolSpec] | None, rendered: str) -> dspy.Prediction:
         raw = list(pred.tool_calls.tool_calls) if pred.tool_calls is not None else []
         if specs is None:  # tools given pre-rendered (as in compiled demos): parse them back
-            specs = [ToolSpec.from_any(_json_line(line)) for line in rendered.splitlines() if line.strip()]
+            specs = parse_rendered(rendered)
         calls, rejected = validate_calls(raw, specs)
         return dspy.Prediction(
             tool_calls=pred.tool_calls, calls=calls, rejected=rejected, reasoning=getattr(pred, "reasoning", "")
         )
+
+
+def _no_tools_offered() -> dspy.Prediction:
+    return dspy.Prediction(tool_calls=None, calls=[], rejected=[], reasoning="no tools offered")
 
 
 def selector_kwargs(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,13 +133,6 @@ def selector_kwargs(meta: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _json_line(line: str) -> dict[str, Any]:
-    value = json.loads(line)
-    if not isinstance(value, dict):
-        raise ValueError("tool line is not an object")
-    return value
-
-
 class Synthesizer(dspy.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -115,6 +140,9 @@ class Synthesizer(dspy.Module):
 
     def forward(self, question: str, tool_results: str, conversation: str = "") -> dspy.Prediction:
         return self.answer(question=question, tool_results=tool_results, conversation=conversation)
+
+    async def aforward(self, question: str, tool_results: str, conversation: str = "") -> dspy.Prediction:
+        return await self.answer.acall(question=question, tool_results=tool_results, conversation=conversation)
 
 
 class Critic(dspy.Module):
@@ -129,6 +157,9 @@ class Critic(dspy.Module):
     def forward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:
         return self.judge(question=question, tool_results=tool_results, draft=draft)
 
+    async def aforward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:
+        return await self.judge.acall(question=question, tool_results=tool_results, draft=draft)
+
 
 class Refiner(dspy.Module):
     def __init__(self) -> None:
@@ -138,9 +169,12 @@ class Refiner(dspy.Module):
     def forward(self, question: str, tool_results: str, draft: str, critique: str) -> dspy.Prediction:
         return self.rewrite(question=question, tool_results=tool_results, draft=draft, critique=critique)
 
+    async def aforward(self, question: str, tool_results: str, draft: str, critique: str) -> dspy.Prediction:
+        return await self.rewrite.acall(question=question, tool_results=tool_results, draft=draft, critique=critique)
 
-ProgramName = Literal["selector", "synthesizer", "critic", "refiner"]
-PROGRAMS: dict[str, type[dspy.Module]] = {
+
+# One program per role (runtime/settings.py names the roles).
+PROGRAMS: dict[Role, type[dspy.Module]] = {
     "selector": ToolSelector,
     "synthesizer": Synthesizer,
     "critic": Critic,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import dspy
 
 Verdict = Literal["accept", "refine", "need_more_info"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)  # the one list of verdicts (nodes, datasets/check.py)
 
 
 class SelectTools(dspy.Signature):

@@ -2,6 +2,7 @@
 
 `dspy_programs/compiled/<model-slug>/<program>.json` is DSPy's own JSON state
 (`module.save`), never pickle; `<program>.meta.json` beside it records how it was made.
+`optimize` (offline/compile.py) writes both; this module reads them.
 A program runs compiled when a file exists for the configured model, zero-shot otherwise.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import dspy
 
-from dspy_programs.programs import PROGRAMS, ToolSelector, selector_kwargs
+from dspy_programs.programs import PROGRAMS, selector_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,6 @@ def load_program(name: str, model_slug: str, root: Path = COMPILED_DIR) -> tuple
     return program, f"compiled ({meta.get('optimizer', 'unknown optimizer')})"
 
 
-def save_program(
-    program: dspy.Module, name: str, model_slug: str, meta: dict[str, Any], root: Path = COMPILED_DIR
-) -> Path:
-    path = program_path(name, model_slug, root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    program.save(str(path))
-    if isinstance(program, ToolSelector):
-        meta = {**meta, "adapter": program.adapter_name, "selector_config": program.config()}
-    meta_path(name, model_slug, root).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    return path
-
-
 class ProgramCache:
     """Loads each program once per model, and logs once which version runs."""
 
@@ -81,6 +70,11 @@ class ProgramCache:
         self.root = root
         self._programs: dict[tuple[str, str], dspy.Module] = {}
         self._lock = threading.Lock()
+
+    def loaded(self, name: str, model_slug: str) -> dspy.Module | None:
+        """The program if it is loaded already (no file is read), else None."""
+        with self._lock:
+            return self._programs.get((name, model_slug))
 
     def get(self, name: str, model_slug: str) -> dspy.Module:
         key = (name, model_slug)

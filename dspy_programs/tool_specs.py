@@ -102,6 +102,19 @@ def render_tools(specs: Iterable[ToolSpec]) -> str:
     return "\n".join(spec.render() for spec in specs)
 
 
+def parse_rendered(text: str) -> list[ToolSpec]:
+    """The specs `render_tools` wrote, read back (one JSON object per non-blank line)."""
+    specs = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        value = json.loads(line)
+        if not isinstance(value, dict):
+            raise ValueError("tool line is not an object")
+        specs.append(ToolSpec.from_any(value))
+    return specs
+
+
 @dataclass(frozen=True)
 class CheckedCall:
     name: str

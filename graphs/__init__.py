@@ -1,3 +1,1 @@
-"""The agent graph, its state and its run context."""
-
-import runtime  # noqa: F401  (offline defaults before any library import)
+"""The agent graph: its wiring and routers (the top of the graph's layers)."""

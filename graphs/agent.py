@@ -12,56 +12,95 @@ results no check can judge; a refined draft replaces the old one only if it is b
 
 Every node's latency is recorded (`timed`, runtime/metrics.py); the executors' results are
 cached by tool, version and arguments (runtime/cache.py), LM responses by DSPy (runtime/lm_cache.py).
+`graph` below is what langgraph.json serves; importing this module builds it, and building
+configures the libraries (runtime/bootstrap.py): nothing is configured by merely importing a package.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.tools import BaseTool
 from langgraph.cache.base import BaseCache
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Send
 
-from graphs.context import Context
-from graphs.state import AgentState, InputState
+from agent_types.context import Context
+from agent_types.state import AgentState, InputState
 from nodes.critique import critique, refine
-from nodes.execute import cache_policy, executor_node_name, make_executor
+from nodes.execute import cache_policy, make_executor
 from nodes.finalize import finalize
 from nodes.intake import intake
 from nodes.retry import LM_RETRY
-from nodes.routing import after_critique, after_intake, after_refine, after_select, after_synthesize
 from nodes.select import make_select
+from nodes.sync_bridge import both_ways
 from nodes.synthesize import synthesize
 from runtime.audit import open_audit_log
+from runtime.bootstrap import configure
 from runtime.cache import build_cache, metered
-from runtime.lm_cache import configure_lm_cache
 from runtime.metrics import timed
+from runtime.names import executor_node_name
 from tools import TOOLS
 
-# DSPy's response cache is process-global: configured here, once, by the importing thread,
-# before any node can run (see runtime/lm_cache.py for where it lives and how to turn it off).
-configure_lm_cache()
-# The audit file opens now, so a bad AUDIT_LOG_PATH fails the server's start, not the first run.
-open_audit_log()
+# The routers sit here, beside the edges that use them: where the graph goes next is part of its
+# wiring. Every loop is bounded by the run's context.
 
+
+def after_intake(state: AgentState) -> Literal["select", "__end__"]:
+    return "__end__" if state.get("error") else "select"
+
+
+def after_select(state: AgentState) -> list[Send] | Literal["synthesize"]:
+    calls = state.get("pending_calls", [])
+    if not calls:
+        return "synthesize"
+    return [Send(executor_node_name(c["name"]), {"call": c}) for c in calls]
+
+
+def after_synthesize(state: AgentState, runtime: Runtime[Context]) -> Literal["critique", "finalize"]:
+    ctx = runtime.context or Context()
+    return "critique" if ctx.critique else "finalize"
+
+
+def after_critique(state: AgentState, runtime: Runtime[Context]) -> Literal["select", "refine", "finalize"]:
+    ctx = runtime.context or Context()
+    verdict = state.get("verdict")
+    if verdict == "need_more_info" and state.get("rounds", 0) < ctx.max_tool_rounds:
+        return "select"
+    if verdict in ("refine", "need_more_info") and state.get("refinements", 0) < ctx.max_refinements:
+        return "refine"
+    return "finalize"
+
+
+def after_refine(state: AgentState) -> Literal["critique", "finalize"]:
+    """A refined draft that was not kept ends the loop: the old draft was the better one."""
+    return "critique" if state.get("refine_kept") else "finalize"
 
 def build_graph(
     tools: Sequence[BaseTool] = TOOLS, cache: BaseCache[Any] | None = None
 ) -> CompiledStateGraph[AgentState, Context, InputState, AgentState]:
+    # The one place the served graph configures its libraries: defaults and DSPy's process-global
+    # response cache (runtime/bootstrap.py; idempotent), before any node can run. The audit file
+    # opens now, so a bad AUDIT_LOG_PATH fails the server's start, not the first run.
+    configure()
+    open_audit_log()
     builder: StateGraph[AgentState, Context, InputState, AgentState] = StateGraph(
         AgentState, input_schema=InputState, context_schema=Context
     )
     builder.add_node("intake", timed("intake", intake))
-    builder.add_node("select", timed("select", make_select(tools)), retry_policy=LM_RETRY)
+    # The LM nodes are async (a run waiting on a model holds no thread) and still run under
+    # graph.invoke/stream (nodes/sync_bridge.py).
+    builder.add_node("select", both_ways(timed("select", make_select(tools)), "select"), retry_policy=LM_RETRY)
     executors = [executor_node_name(t.name) for t in tools]
     for tool in tools:
         name = executor_node_name(tool.name)
         builder.add_node(name, timed(name, make_executor(tool)), cache_policy=cache_policy(tool))
-    builder.add_node("synthesize", timed("synthesize", synthesize), retry_policy=LM_RETRY)
-    builder.add_node("critique", timed("critique", critique), retry_policy=LM_RETRY)
-    builder.add_node("refine", timed("refine", refine), retry_policy=LM_RETRY)
+    builder.add_node("synthesize", both_ways(timed("synthesize", synthesize), "synthesize"), retry_policy=LM_RETRY)
+    builder.add_node("critique", both_ways(timed("critique", critique), "critique"), retry_policy=LM_RETRY)
+    builder.add_node("refine", both_ways(timed("refine", refine), "refine"), retry_policy=LM_RETRY)
     builder.add_node("finalize", timed("finalize", finalize))
 
     builder.add_edge(START, "intake")

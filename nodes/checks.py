@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphs.state import ToolResult
+from agent_types.state import ToolResult
 
 # An output with more scalar fields than this, a list, or longer text is a record or a passage.
 MAX_CHECKABLE_FIELDS = 6

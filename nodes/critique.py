@@ -2,45 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any
 
-import dspy
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from dspy_programs.signatures import Verdict
-from graphs.context import Context
-from graphs.state import AgentState
+from agent_types.context import Context
+from agent_types.state import AgentState
+from dspy_programs.signatures import VERDICTS
 from nodes.checks import Verification, grounded_figures, verify
-from nodes.prompting import format_results, lm_for, program_for
-from nodes.streaming import streaming_program_for
-from nodes.usage import UsageMeter
-
-VERDICTS: tuple[str, ...] = get_args(Verdict)
+from nodes.prompting import format_results
+from nodes.roles import bind
+from runtime.usage import UsageMeter
 
 
 def verification(state: AgentState, draft: str) -> Verification:
     return verify(state.get("results", []), draft, state.get("rejected_calls", []))
 
 
-def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Checks decide when they can (no model call); the LM critic judges only free-text results.
 
     A draft with no tool results (small talk, general knowledge) has nothing to check against and
     is left alone: the critic model asked to "improve" such replies and made them worse.
     """
-    ctx = runtime.context or Context()
     checked = verification(state, state["draft"])
     update: dict[str, Any] = {"checks_passed": sorted(checked.passed_names), "checks_failed": len(checked.failed)}
     if checked.failed:
         verdict, text, by = "refine", checked.critique(), "checks"
     elif checked.free_text:
         meter = UsageMeter("critique")
-        with dspy.context(lm=lm_for("critic", ctx), callbacks=[meter], track_usage=True):
-            pred = program_for("critic", ctx)(
-                question=state["question"], tool_results=format_results(state.get("results", [])),
-                draft=state["draft"],
-            )  # fmt: skip
+        critic = await bind("critic", runtime.context or Context())
+        pred = await critic.run(
+            meter, question=state["question"], tool_results=format_results(state.get("results", [])),
+            draft=state["draft"],
+        )  # fmt: skip
         verdict = str(pred.verdict) if str(pred.verdict) in VERDICTS else "accept"
         text, by = str(pred.critique or "").strip(), "critic"
         update["usage"] = [meter.summary(pred)]
@@ -78,16 +74,16 @@ def improves(state: AgentState, new_draft: str) -> tuple[bool, str]:
     return True, "refined draft kept"
 
 
-def refine(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context or Context()
+async def refine(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     meter = UsageMeter("refine")
-    with dspy.context(lm=lm_for("refiner", ctx), callbacks=[meter], track_usage=True):
-        pred = streaming_program_for("refine", "refiner", ctx)(
-            question=state["question"],
-            tool_results=format_results(state.get("results", [])),
-            draft=state["draft"],
-            critique=state.get("critique", ""),
-        )
+    refiner = await bind("refiner", runtime.context or Context())
+    pred = await refiner.stream(
+        "refine", meter,
+        question=state["question"],
+        tool_results=format_results(state.get("results", [])),
+        draft=state["draft"],
+        critique=state.get("critique", ""),
+    )  # fmt: skip
     new_draft = str(pred.answer or "").strip()
     kept, reason = improves(state, new_draft)
     get_stream_writer()({"event": "refine", "kept": kept, "reason": reason})

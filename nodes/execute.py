@@ -16,7 +16,7 @@ from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.types import CachePolicy
 
-from graphs.state import ExecutorInput, ToolCall, ToolResult
+from agent_types.state import ExecutorInput, ToolCall, ToolResult
 from runtime.audit import Outcome, audit_tool_call
 from runtime.cache import expect_lookup
 from runtime.circuit import breaker_for
@@ -24,13 +24,10 @@ from runtime.grants import is_granted
 from runtime.identity import permitted_tools, user_id
 from runtime.limits import tool_limiter
 from runtime.metrics import TOOL_RATE_LIMITED
+from runtime.names import executor_node_name
 from runtime.settings import get_settings
 from tools import dates
 from tools.errors import ToolUnavailableError
-
-
-def executor_node_name(tool_name: str) -> str:
-    return f"run_{tool_name}"
 
 
 def tool_version(tool: BaseTool) -> str:

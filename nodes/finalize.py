@@ -6,7 +6,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from graphs.state import AgentState
+from agent_types.state import AgentState
 
 
 def finalize(state: AgentState) -> dict[str, Any]:

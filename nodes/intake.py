@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 
-from graphs.state import AgentState
+from agent_types.state import AgentState
 from runtime.settings import get_settings
 
 

@@ -1,49 +1,19 @@
-"""How state becomes prompt text, and the LM a node uses for its role."""
+"""How state becomes prompt text (a role's model, LM and program: nodes/roles.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import dspy
 from langchain_core.messages import AnyMessage, BaseMessage, trim_messages
-from langsmith import traceable
 
-from dspy_programs.store import PROGRAM_CACHE
-from graphs.context import Context
-from graphs.state import ToolResult
-from runtime.models import dspy_lm, endpoint
-from runtime.settings import Role, get_settings
+from agent_types.state import ToolResult
+from runtime.settings import get_settings
 from runtime.tokens import count_tokens, encoding
 
 # A tool result longer than TOOL_RESULT_MAX_TOKENS is cut, with this marker, so one tool cannot
 # flood the prompt.
 TRUNCATED = " …[truncated]"
-
-
-def role_model(role: Role, context: Context | None) -> str | None:
-    return getattr(context, f"{role}_model", None) if context else None
-
-
-def lm_for(role: Role, context: Context | None) -> dspy.LM:
-    return dspy_lm(role, model=role_model(role, context))
-
-
-def module_for(name: Role, context: Context | None) -> dspy.Module:
-    """The compiled program for the model this role runs on (zero-shot when none is compiled)."""
-    return PROGRAM_CACHE.get(name, endpoint(name, model=role_model(name, context)).slug)
-
-
-def program_for(name: Role, context: Context | None) -> Callable[..., dspy.Prediction]:
-    """`module_for`, traced: calling it runs the program as a LangSmith run."""
-    return traced(module_for(name, context), name)
-
-
-def traced(program: Callable[..., dspy.Prediction], name: str) -> Callable[..., dspy.Prediction]:
-    """`program` wrapped in LangSmith's `traceable`. DSPy programs are not LangChain runnables, so
-    without it their calls would be missing from a trace; `traceable` nests the run under the
-    current LangGraph node through the context, and with tracing off it only checks a flag."""
-    return traceable(run_type="chain", name=f"dspy.{name}")(program)
 
 
 def truncate(text: str, max_tokens: int | None = None) -> str:
@@ -56,11 +26,6 @@ def truncate(text: str, max_tokens: int | None = None) -> str:
         return text
     keep = max(0, limit - count_tokens(TRUNCATED))
     return encoding().decode(tokens[:keep]) + TRUNCATED
-
-
-def conversation_budget(role: Role, context: Context | None) -> int:
-    """Tokens of earlier conversation the role's model gets (CONVERSATION_BUDGETS per model)."""
-    return get_settings().conversation_budget(endpoint(role, model=role_model(role, context)).model)
 
 
 def format_results(results: Sequence[ToolResult]) -> str:

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
-import dspy
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from agent_types.context import Context
+from agent_types.state import AgentState, ToolCall
 from dspy_programs.tool_specs import to_specs
-from graphs.context import Context
-from graphs.state import AgentState, ToolCall
-from nodes.prompting import (
-    conversation_budget,
-    earlier_turns,
-    format_conversation,
-    format_results,
-    lm_for,
-    program_for,
-)
-from nodes.usage import UsageMeter
+from nodes.prompting import earlier_turns, format_conversation, format_results
+from nodes.roles import bind
 from runtime.grants import sign
 from runtime.identity import permitted_tools, user_id
+from runtime.usage import UsageMeter
 
 
 def offered_tools(tools: Sequence[BaseTool], context: Context | None) -> list[BaseTool]:
@@ -53,31 +46,30 @@ def granted(user: str, name: str, args: dict[str, Any]) -> ToolCall:
 
 
 class SelectNode(Protocol):
-    def __call__(self, state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]: ...
+    def __call__(self, state: AgentState, runtime: Runtime[Context]) -> Awaitable[dict[str, Any]]: ...
 
 
 def make_select(tools: Sequence[BaseTool]) -> SelectNode:
     """The select node over a given tool list (the graph's tools; tests pass their own)."""
 
-    def select(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        return select_calls(tools, state, with_user_permissions(runtime.context or Context()))
+    async def select(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+        return await select_calls(tools, state, with_user_permissions(runtime.context or Context()))
 
     return select
 
 
-def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Context) -> dict[str, Any]:
+async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Context) -> dict[str, Any]:
     specs = to_specs(offered_tools(tools, ctx))
-    messages = state.get("messages", [])
-    conversation = format_conversation(earlier_turns(messages), conversation_budget("selector", ctx))
+    selector = await bind("selector", ctx)
+    conversation = format_conversation(earlier_turns(state.get("messages", [])), selector.conversation_budget)
     meter = UsageMeter("select")
-    selector = program_for("selector", ctx)
-    with dspy.context(lm=lm_for("selector", ctx), callbacks=[meter], track_usage=True):
-        pred = selector(
-            question=state["question"],
-            tools=specs,
-            conversation=conversation,
-            gathered=format_results(state.get("results", [])),
-        )
+    pred = await selector.run(
+        meter,
+        question=state["question"],
+        tools=specs,
+        conversation=conversation,
+        gathered=format_results(state.get("results", [])),
+    )
     already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("results", [])}
     offered = {t.name for t in offered_tools(tools, ctx)}
     user = user_id()

@@ -7,41 +7,37 @@ adapter's markers are filtered out). Each piece is sent as a custom stream event
 
     {"event": "answer_token", "node": "synthesize" | "refine", "text": "..."}
 
-which reaches `langgraph dev` clients on stream_mode "custom" (see runtime/cli.py).
+which reaches `langgraph dev` clients on stream_mode "custom" (see serving/cli.py).
 
-The node stays synchronous, so `graph.invoke` keeps working: the sync form of streamify runs
-the program on its own event loop in a helper thread and yields here, in the node's thread,
-where LangGraph's stream writer lives. When the model did not stream (an answer from DSPy's
-cache, or an LM that cannot stream) the whole answer is sent as one event, so clients always
-see the answer text arrive before the node's update.
+The nodes are async: the program runs with `acall` as a task on the graph's event loop, and the
+pieces arrive here, in the node's context, where LangGraph's stream writer lives. When the model
+did not stream (an answer from DSPy's cache, or an LM that cannot stream) the whole answer is
+sent as one event, so clients always see the answer text arrive before the node's update.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import dspy
 from dspy.streaming import StreamListener, StreamResponse
 from langgraph.config import get_stream_writer
 
-from graphs.context import Context
-from nodes.prompting import module_for, traced
-from runtime.settings import Role
 
-
-def stream_answer(node: str, program: dspy.Module, **inputs: Any) -> dspy.Prediction:
+async def stream_answer(node: str, program: dspy.Module, **inputs: Any) -> dspy.Prediction:
     """Run `program` (inside the caller's dspy.context) and stream its `answer` field."""
     write = get_stream_writer()
     # A listener keeps per-call state: a new one per call. streamify reads the callbacks of the
     # current dspy.context when it is called, so it is built here, inside the node's context.
     streaming = dspy.streamify(
-        program, stream_listeners=[StreamListener(signature_field_name="answer")], async_streaming=False
+        program,
+        stream_listeners=[StreamListener(signature_field_name="answer")],
+        is_async_program=True,
+        async_streaming=True,
     )
     prediction: dspy.Prediction | None = None
     streamed = False
-    for value in streaming(**inputs):
+    async for value in streaming(**inputs):
         if isinstance(value, StreamResponse):
             if value.chunk:
                 streamed = True
@@ -53,8 +49,3 @@ def stream_answer(node: str, program: dspy.Module, **inputs: Any) -> dspy.Predic
     if not streamed:
         write({"event": "answer_token", "node": node, "text": str(prediction.answer).strip()})
     return prediction
-
-
-def streaming_program_for(node: str, role: Role, context: Context | None) -> Callable[..., dspy.Prediction]:
-    """Like nodes.prompting.program_for, with the answer streamed as the node's `answer_token` events."""
-    return traced(functools.partial(stream_answer, node, module_for(role, context)), role)

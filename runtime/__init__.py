@@ -1,7 +1,5 @@
-"""Settings, models, caches, commands: what the graph runs on."""
+"""Infrastructure the graph runs on: settings, models, caches, limits, metrics, circuit breaker,
+identity and grants, audit, usage metering. The floor: it imports no other package of the project.
 
-import os
-
-# litellm (under DSPy) fetches a model price map from the internet on import and waits
-# between retries; the bundled copy is enough and keeps start-up offline and fast.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+Nothing is configured on import; see runtime/bootstrap.py.
+"""

@@ -12,7 +12,7 @@ import json
 import logging
 import logging.handlers
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -91,11 +91,3 @@ def audit_tool_call(
     # ensure_ascii: a subject with U+2028 or U+0085 must not split the line for line-based readers.
     log.info(json.dumps(record, ensure_ascii=True, default=str))
     return record
-
-
-def audit_cache_hits(
-    pending: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]], config: RunnableConfig | None = None
-) -> int:
-    """Kept for callers: cache hits are now audited where they happen, at the lookup
-    (runtime/cache.py), on every path to an executor; this audits nothing and returns 0."""
-    return 0

@@ -1,6 +1,6 @@
 """Which auth mode the server is in, said once at start, and the `http_api` tool's demo-API token.
 
-Kept apart from runtime/auth.py because the server loads that file by path (as a module of its
+Kept apart from serving/auth.py because the server loads that file by path (as a module of its
 own), while tools and routes import this one normally: the mode is announced exactly once.
 """
 

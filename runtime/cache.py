@@ -18,12 +18,10 @@ on the next run instead of being served for the TTL.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextvars
 import json
 import logging
-import shutil
 import threading
 import time
 from collections import OrderedDict, deque
@@ -38,12 +36,12 @@ from xxhash import xxh3_128_hexdigest
 
 from runtime.audit import audit_tool_call
 from runtime.metrics import TOOL_CACHE, TOOL_CACHE_ERRORS
+from runtime.names import EXECUTOR_PREFIX, tool_of_node
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 CACHE_PREFIX = "agent:toolcache:"
-EXECUTOR_PREFIX = "run_"  # nodes/execute.py names a tool's executor node run_<tool>
 
 
 class JsonSerializer(SerializerProtocol):
@@ -209,8 +207,7 @@ def _audit_hits(keys: Sequence[FullKey], found: Mapping[FullKey, Any]) -> None:
 
 
 def tool_of(ns: Namespace) -> str | None:
-    node = ns[-1] if ns else ""
-    return node[len(EXECUTOR_PREFIX) :] if node.startswith(EXECUTOR_PREFIX) else None
+    return tool_of_node(ns[-1] if ns else "")
 
 
 def _has_error(writes: Any) -> bool:
@@ -376,29 +373,3 @@ def build_cache(settings: Settings | None = None) -> MeteredCache:
         log.warning("tool cache: REDIS_URL is not set; using an in-process cache (not shared between workers)")
         _fallback_logged = True
     return MeteredCache(BoundedMemoryCache(s.tool_cache_max_entries))
-
-
-def cache_clear_main(argv: list[str] | None = None) -> int:
-    """`cache-clear [--tool NAME] [--lm]`: invalidate cached tool results (in Redis) and/or DSPy's LM cache."""
-    parser = argparse.ArgumentParser(prog="cache-clear", description=cache_clear_main.__doc__)
-    parser.add_argument("--tool", help="only this tool's entries (all versions and arguments); default: every tool")
-    parser.add_argument("--lm", action="store_true", help="also delete DSPy's on-disk LM response cache")
-    args = parser.parse_args(argv)
-    s = get_settings()
-    if s.redis_url:
-        try:
-            deleted = redis_cache(s).clear_tool(args.tool)
-        except Exception as exc:
-            print(f"cache-clear: Redis at {redact_url(s.redis_url)} failed: {exc}")
-            return 1
-        print(f"deleted {deleted} cached result(s) of {args.tool or 'all tools'} from {redact_url(s.redis_url)}")
-    else:
-        print("REDIS_URL is not set: tool results are cached in each server process; restart it to clear them")
-    if args.lm:
-        shutil.rmtree(s.dspy_cache_dir, ignore_errors=True)
-        print(f"deleted the LM cache at {s.dspy_cache_dir}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(cache_clear_main())

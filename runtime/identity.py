@@ -1,7 +1,7 @@
 """Who is running the graph, as the server's auth verified it (never the client's `context`).
 
 LangGraph's API server puts the authenticated user into every run's config under
-`configurable.langgraph_auth_user` (see runtime/auth.py). Nodes read permissions from there,
+`configurable.langgraph_auth_user` (see serving/auth.py). Nodes read permissions from there,
 so a client cannot widen them by sending its own `context`.
 """
 

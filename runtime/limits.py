@@ -9,6 +9,7 @@ Limits are per process: each server worker enforces its own.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from typing import Any
@@ -113,5 +114,31 @@ class LMRateLimit(BaseCallback):
 
     def on_lm_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
         limiter = lm_limiter(self.base_url, self.model)
-        if limiter is not None:
-            limiter.acquire_within(None)
+        if limiter is None:
+            return
+        prepaid = _prepaid.get()
+        if prepaid is not None and prepaid.get(self.base_url, 0) > 0:  # an async node waited already
+            prepaid[self.base_url] -= 1
+            return
+        limiter.acquire_within(None)
+
+
+# DSPy runs callbacks synchronously, also for `acall`: waiting in `on_lm_start` would block the
+# event loop (every run of the server). An async node therefore waits for its LM call's token first,
+# without blocking (`prepay_lm_call`), and the callback takes that token instead of waiting. A
+# second call in the same node run (the native adapter's retry) still waits in the callback.
+_prepaid: contextvars.ContextVar[dict[str | None, int] | None] = contextvars.ContextVar("lm_prepaid", default=None)
+
+
+async def prepay_lm_call(base_url: str | None, model: str) -> None:
+    """Wait, without blocking the event loop, for one LM call's token on this endpoint; the next
+    LM call in this context (and the tasks it starts) spends it."""
+    limiter = lm_limiter(base_url, model)
+    if limiter is None:
+        return
+    await limiter.aacquire_within(None)
+    prepaid = _prepaid.get()
+    if prepaid is None:
+        prepaid = {}
+        _prepaid.set(prepaid)
+    prepaid[base_url] = prepaid.get(base_url, 0) + 1

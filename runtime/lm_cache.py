@@ -12,10 +12,10 @@ An entry is keyed by the whole request (model, messages, temperature, max_tokens
 API key or base URL), so a repeated identical step of any node, in any thread or run, costs no
 LM call. Requests run at temperature 0, so reuse does not change answers.
 
-`dspy.configure_cache` swaps a process-global object; it is called once, from the thread that
-imports the graph (graphs/agent.py), before any node runs — never from nodes.
+`dspy.configure_cache` swaps a process-global object; it is called once per process, by
+runtime.bootstrap.configure (the graph factory, the entry points), before any node runs — never from nodes.
 
-Each lookup is also reported to the caller's probe (see nodes/usage.py): that is how a node
+Each lookup is also reported to the caller's probe (see runtime/usage.py): that is how a node
 tells an LM call that reached the model from one its cache answered.
 """
 

@@ -97,7 +97,7 @@ def expose_in_default_registry() -> None:
     `langgraph dev` / LangGraph Platform serve GET /metrics themselves, from that default
     registry, and a custom app cannot shadow the route: this is how the agent's series get
     there. The dedicated registry stays the source of truth (and is served alone at
-    /agent/metrics by runtime/http_app.py).
+    /agent/metrics by serving/http_app.py).
     """
     global _exposed
     if _exposed:

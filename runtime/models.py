@@ -15,7 +15,7 @@ import dspy
 from langchain_openai import ChatOpenAI
 
 from runtime.limits import LMRateLimit
-from runtime.local_model import MODELS
+from runtime.model_catalog import MODELS
 from runtime.settings import Role, Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,15 @@ _lock = threading.Lock()
 def dspy_lm(
     role: Role, settings: Settings | None = None, *, model: str | None = None, max_tokens: int | None = None
 ) -> dspy.LM:
-    """One `dspy.LM` per endpoint, shared by threads (LMs are thread-safe; `dspy.configure` is not,
-    so nodes pass this LM per call with `dspy.context(lm=...)`)."""
+    """The LM of `role` (and of the run's `model` for it, if any)."""
     s = settings or get_settings()
-    ep = endpoint(role, s, model)
+    return lm_at(endpoint(role, s, model), s, max_tokens)
+
+
+def lm_at(ep: Endpoint, settings: Settings | None = None, max_tokens: int | None = None) -> dspy.LM:
+    """One `dspy.LM` per endpoint, shared by threads and tasks (LMs are thread-safe;
+    `dspy.configure` is not, so nodes pass this LM per call with `dspy.context(lm=...)`)."""
+    s = settings or get_settings()
     tokens = max_tokens or s.lm_max_tokens
     with _lock:
         lm = _lms.get((ep, tokens))

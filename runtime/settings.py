@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 Role = Literal["selector", "synthesizer", "critic", "refiner"]
-ROLES: tuple[Role, ...] = ("selector", "synthesizer", "critic", "refiner")
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class Settings(BaseSettings):
@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     local_model_cache_ram_mib: int = 2048
     local_model_threads: int = 0  # 0: all cores
     model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "models")
-    # The llama-server binary: built once per machine into LLAMA_SERVER_DIR (runtime/llama_server.py),
+    # The llama-server binary: built once per machine into LLAMA_SERVER_DIR (serving/llama_server.py),
     # or an existing build named by LLAMA_SERVER_BIN.
     llama_server_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "llama-server")
     llama_server_bin: Path | None = None
@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     circuit_cooldown_s: float = 30.0
 
     # --- auth and audit -----------------------------------------------------------
-    # HS256 secret for bearer JWTs (runtime/auth.py), at least 32 bytes. Unset: every request is
+    # HS256 secret for bearer JWTs (serving/auth.py), at least 32 bytes. Unset: every request is
     # refused, unless AUTH_DISABLED=true (local development only: `agent-up` sets it).
     auth_jwt_secret: SecretStr | None = None
     # Local development only: no secret, every request is the one local user with every tool.

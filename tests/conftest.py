@@ -6,9 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from runtime.bootstrap import configure
 from runtime.circuit import reset_breakers
 from runtime.settings import get_settings
-from tests.support.scripted_lm import ScriptedLM
+from testkit.scripted_lm import ScriptedLM
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _configured_libraries() -> None:
+    """Library defaults and the LM cache, as the graph factory and the entry points configure them."""
+    configure()
 
 
 @pytest.fixture(autouse=True)
@@ -24,5 +31,5 @@ def _fresh_settings() -> Iterator[None]:
 def scripted_lm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLM:
     """Every node's LM becomes this scripted LM (the programs, adapters and parsing stay real)."""
     lm = ScriptedLM()
-    monkeypatch.setattr("nodes.prompting.dspy_lm", lambda role, settings=None, model=None, max_tokens=None: lm)
+    monkeypatch.setattr("nodes.roles.lm_at", lambda endpoint, settings=None, max_tokens=None: lm)
     return lm

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from runtime.local_model import serve
 from runtime.settings import get_settings
-from tests.support.server import langgraph_dev
+from serving.local_model import serve
+from testkit.server import langgraph_dev
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import dspy
 import pytest
 
-from dspy_programs import compile as compile_step
 from dspy_programs import select_tools
 from dspy_programs.programs import Critic, Synthesizer
+from offline import compile as compile_step
 from runtime.models import dspy_lm
 from tools import TOOLS
 

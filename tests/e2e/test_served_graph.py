@@ -9,7 +9,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.support.inputs import wire_input
+from testkit.inputs import wire_input
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,8 @@ import jwt
 import pytest
 from langgraph_sdk import get_client
 
-from tests.support.scripted_server import ScriptedURL, scripted_server
-from tests.support.server import langgraph_dev
+from testkit.scripted_server import ScriptedURL, scripted_server
+from testkit.server import langgraph_dev
 
 SECRET = "test-secret-" + "x" * 32
 ISSUER = "agent-tests"

@@ -12,13 +12,13 @@ from typing import Any
 import dspy
 import pytest
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
 from runtime import models
 from runtime.lm_cache import MeteredLMCache, configure_lm_cache
 from runtime.metrics import sample
 from runtime.settings import get_settings
-from tests.support import scripted_server as scripted
+from testkit import scripted_server as scripted
 from tests.unit.test_cache_tool import cache, tool
 
 

@@ -18,14 +18,15 @@ from typing import Any, cast
 import pytest
 import redis
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
-from runtime.cache import CACHE_PREFIX, GuardedRedisCache, MeteredCache, build_cache, cache_clear_main
+from runtime.cache import CACHE_PREFIX, GuardedRedisCache, MeteredCache, build_cache
 from runtime.metrics import sample
 from runtime.settings import Settings, get_settings
-from tests.support.inputs import record, user_input
-from tests.support.scripted_lm import ScriptedLM
-from tests.support.server import free_port
+from serving.cli import cache_clear_main
+from testkit.inputs import record, user_input
+from testkit.scripted_lm import ScriptedLM
+from testkit.server import free_port
 from tests.unit.test_cache_tool import tool
 
 REDIS_URL = "redis://127.0.0.1:6379/15"

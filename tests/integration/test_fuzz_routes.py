@@ -1,4 +1,4 @@
-"""Schemathesis fuzzes the custom HTTP routes (runtime/http_app.py: /metrics and /demo-api).
+"""Schemathesis fuzzes the custom HTTP routes (serving/http_app.py: /metrics and /demo-api).
 
 `langgraph dev` publishes these routes in its /openapi.json, but with no parameters or
 responses (and the metrics route's docstring parsed as an operation), which gives a fuzzer
@@ -18,8 +18,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import unsupported_method
 
-from runtime.http_app import app
-from tests.support.server import langgraph_dev, serve_app
+from serving.http_app import app
+from testkit.server import langgraph_dev, serve_app
 
 MAX_EXAMPLES = 60
 

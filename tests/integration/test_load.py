@@ -12,8 +12,8 @@ from __future__ import annotations
 import httpx
 
 from benchmarks.load import drive, server_env
-from tests.support.scripted_server import scripted_server
-from tests.support.server import langgraph_dev
+from testkit.scripted_server import scripted_server
+from testkit.server import langgraph_dev
 
 RUNS, CONCURRENCY = 200, 16
 

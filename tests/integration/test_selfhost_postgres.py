@@ -1,4 +1,4 @@
-"""Threads persisted in PostgreSQL survive a restart (runtime/selfhost.py).
+"""Threads persisted in PostgreSQL survive a restart (serving/selfhost.py).
 
 A thread is run, the graph and its connection pool are dropped, and a rebuilt graph (in this
 process, then in a fresh process through the CLI) reads the state back and continues the
@@ -17,11 +17,11 @@ from typing import Any, cast
 import psycopg
 import pytest
 
-from runtime.selfhost import build_persistent_graph, close_persistent_graph
 from runtime.settings import get_settings
-from tests.support.inputs import user_input
-from tests.support.scripted_server import ScriptedURL, scripted_server
-from tests.support.server import ROOT
+from serving.selfhost import build_persistent_graph, close_persistent_graph
+from testkit.inputs import user_input
+from testkit.scripted_server import ScriptedURL, scripted_server
+from testkit.server import ROOT
 
 BASE_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -87,7 +87,7 @@ def test_a_new_process_continues_the_thread(dsn: str, model: ScriptedURL) -> Non
     close_persistent_graph(graph)
 
     env = {**os.environ, "LLM_BASE_URL": model, "LLM_MODEL": "scripted", "DSPY_CACHE": "false"}
-    cli = [sys.executable, "-m", "runtime.selfhost", "--dsn", dsn, "--thread", "t2", "--no-critique"]
+    cli = [sys.executable, "-m", "serving.selfhost", "--dsn", dsn, "--thread", "t2", "--no-critique"]
     done = subprocess.run([*cli, "what about 10 kg?"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("Scripted answer")

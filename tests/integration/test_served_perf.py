@@ -1,6 +1,6 @@
 """The performance machinery as `langgraph dev` serves it: Redis tool cache, answer tokens, /metrics.
 
-A real `langgraph dev` (tests/support/server.py) with REDIS_URL on DB 15 and the scripted
+A real `langgraph dev` (testkit/server.py) with REDIS_URL on DB 15 and the scripted
 model's HTTP server as its LLM: proves the cache the graph configures is the one the server
 uses, that tokens reach a client on stream_mode "custom", and what /metrics serves.
 """
@@ -17,9 +17,9 @@ import redis
 from langgraph_sdk import get_client
 
 from runtime.cache import CACHE_PREFIX
-from tests.support.inputs import wire_input
-from tests.support.scripted_server import scripted_server
-from tests.support.server import langgraph_dev
+from testkit.inputs import wire_input
+from testkit.scripted_server import scripted_server
+from testkit.server import langgraph_dev
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 QUESTION = 'calculator{"expression": "6*7"}'

@@ -10,15 +10,15 @@ import pytest
 from langchain_core.tools import StructuredTool
 from langgraph.cache.memory import InMemoryCache
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
 from nodes.execute import cache_key, cache_policy
 from nodes.select import granted
 from runtime.cache import BoundedMemoryCache, JsonSerializer, MeteredCache, build_cache
 from runtime.metrics import sample
 from runtime.settings import Settings
-from tests.support.inputs import record, user_input
-from tests.support.scripted_lm import ScriptedLM
+from testkit.inputs import record, user_input
+from testkit.scripted_lm import ScriptedLM
 from tests.unit.test_graph_routing import TextArgs
 
 

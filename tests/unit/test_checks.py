@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from graphs.state import ToolResult
+from agent_types.state import ToolResult
 from nodes.checks import number_matches, primary_result, verify
 
 

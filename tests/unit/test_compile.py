@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from dspy_programs import compile as compile_step
-from dspy_programs import evaluate as evaluate_step
 from dspy_programs.store import load_program
-from tests.support.scripted_lm import ScriptedLM
+from offline import compile as compile_step
+from offline import evaluate as evaluate_step
+from testkit.scripted_lm import ScriptedLM
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from graphs.context import Context, ContextError
+from agent_types.context import Context, ContextError
 
 
 def test_defaults_and_sane_values_pass() -> None:
@@ -35,3 +35,12 @@ def test_defaults_and_sane_values_pass() -> None:
 def test_bad_values_are_refused_naming_the_field(field: str, value: Any) -> None:
     with pytest.raises(ContextError, match=f"context.{field}"):
         Context(**{field: value})
+
+
+def test_every_context_field_is_described_for_studio() -> None:
+    from graphs.agent import build_graph
+
+    schema = build_graph([]).get_context_jsonschema()
+    assert schema is not None
+    undescribed = [name for name, prop in schema["properties"].items() if not prop.get("description")]
+    assert not undescribed, undescribed

@@ -10,10 +10,10 @@ from langchain_core.tools import StructuredTool
 from langgraph.cache.memory import InMemoryCache
 from pydantic import BaseModel, Field
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
-from tests.support.inputs import user_input
-from tests.support.scripted_lm import ScriptedLM, default_script
+from testkit.inputs import user_input
+from testkit.scripted_lm import ScriptedLM, default_script
 
 
 class Expr(BaseModel):
@@ -50,7 +50,7 @@ def scripted(synth: str, refined: str | None = None) -> ScriptedLM:
 
 
 def run(monkeypatch: Any, lm: ScriptedLM, question: str = Q, fn: Any = calculator, **ctx: Any) -> dict[str, Any]:
-    monkeypatch.setattr("nodes.prompting.dspy_lm", lambda role, settings=None, model=None, max_tokens=None: lm)
+    monkeypatch.setattr("nodes.roles.lm_at", lambda endpoint, settings=None, max_tokens=None: lm)
     out: dict[str, Any] = graph(fn).invoke(user_input(question), context=Context(**ctx))
     return out
 
@@ -108,7 +108,7 @@ def test_a_question_asked_again_in_the_thread_sees_the_conversation_it_was_first
     first = run(monkeypatch, lm)
     again = [HumanMessage(Q), AIMessage(first["answer"]), HumanMessage("thanks"), AIMessage("You're welcome."),
              HumanMessage(Q)]  # fmt: skip
-    monkeypatch.setattr("nodes.prompting.dspy_lm", lambda role, settings=None, model=None, max_tokens=None: lm)
+    monkeypatch.setattr("nodes.roles.lm_at", lambda endpoint, settings=None, max_tokens=None: lm)
     graph().invoke({"messages": again}, context=Context())
     selector_calls = [fields for role, fields in lm.calls if role == "selector"]
     assert selector_calls[0] == selector_calls[1]  # identical prompt: the LM cache can answer it

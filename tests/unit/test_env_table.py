@@ -1,13 +1,13 @@
 """The environment-variable table is generated from Settings, and README.md lists every variable.
 
-README.md's "Environment variables" section carries the output of `python -m runtime.env_table`.
+README.md's "Environment variables" section carries the output of `python -m offline.env_table`.
 """
 
 from __future__ import annotations
 
 import re
 
-from runtime.env_table import MEANINGS, markdown, rows
+from offline.env_table import MEANINGS, markdown, rows
 from runtime.settings import PROJECT_ROOT, Settings
 
 
@@ -31,4 +31,4 @@ def readme_section(title: str) -> str:
 def test_readme_lists_every_environment_variable() -> None:
     section = readme_section("Environment variables")
     missing = [name for name, _, _ in rows() if f"`{name}`" not in section]
-    assert not missing, f"README.md's Environment variables section lacks {missing} (paste runtime.env_table)"
+    assert not missing, f"README.md's Environment variables section lacks {missing} (paste offline.env_table)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -11,10 +12,10 @@ from langchain_core.tools import StructuredTool
 from langgraph.cache.memory import InMemoryCache
 from pydantic import BaseModel, Field
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
-from tests.support.inputs import record, user_input
-from tests.support.scripted_lm import ScriptedLM
+from testkit.inputs import record, user_input
+from testkit.scripted_lm import ScriptedLM
 
 
 class TextArgs(BaseModel):
@@ -27,8 +28,23 @@ def make_tool(name: str, fn: Any, ttl: int = 60) -> StructuredTool:
     )
 
 
+# Every test runs the graph both ways: `invoke` (sync callers: self-hosting, evaluation) and
+# `ainvoke` (the server), which awaits the async LM nodes directly.
+_MODE = threading.local()
+
+
+@pytest.fixture(autouse=True, params=["invoke", "ainvoke"])
+def invoke_mode(request: pytest.FixtureRequest) -> Any:
+    _MODE.value = request.param
+    yield request.param
+    _MODE.value = "invoke"
+
+
 def ask(graph: Any, question: str, **ctx: Any) -> dict[str, Any]:
-    result: dict[str, Any] = graph.invoke(user_input(question), context=Context(**ctx))
+    if getattr(_MODE, "value", "invoke") == "ainvoke":
+        result: dict[str, Any] = asyncio.run(graph.ainvoke(user_input(question), context=Context(**ctx)))
+    else:
+        result = graph.invoke(user_input(question), context=Context(**ctx))
     return result
 
 

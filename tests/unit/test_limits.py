@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
 from nodes.prompting import TRUNCATED, format_conversation, format_results, trim_conversation, truncate
 from runtime import limits
 from runtime.limits import LMRateLimit, RateLimiter, lm_limiter, tool_limiter
 from runtime.metrics import sample
 from runtime.settings import Settings
 from runtime.tokens import count_tokens
-from tests.support.inputs import record, user_input
-from tests.support.scripted_lm import ScriptedLM
+from testkit.inputs import record, user_input
+from testkit.scripted_lm import ScriptedLM
 from tests.unit.test_cache_tool import cache, tool
 
 
@@ -163,22 +163,30 @@ async def test_async_executor_is_rate_limited_too(scripted_lm: ScriptedLM, monke
 def test_every_lm_call_takes_a_token_from_its_endpoint(
     scripted_lm: ScriptedLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[tuple[str | None, str]] = []
+    from runtime.models import endpoint
+
+    taken: list[tuple[str, str | None, str]] = []
 
     class Spy:
         def __init__(self, key: tuple[str | None, str]) -> None:
             self.key = key
 
-        def acquire_within(self, timeout: float | None) -> bool:
-            taken.append(self.key)
+        def acquire_within(self, timeout: float | None) -> bool:  # would block the event loop
+            taken.append(("blocking", *self.key))
+            return True
+
+        async def aacquire_within(self, timeout: float | None) -> bool:
+            taken.append(("awaited", *self.key))
             return True
 
     monkeypatch.setattr(limits, "lm_limiter", lambda base_url, model, settings=None: Spy((base_url, model)))
-    scripted_lm.callbacks = [LMRateLimit("http://model/v1", "scripted")]
+    ep = endpoint("selector")  # every role's endpoint, with no per-role settings
+    scripted_lm.callbacks = [LMRateLimit(ep.base_url, ep.model)]
     graph = build_graph([tool("echo", lambda text: text)], cache=cache())
     graph.invoke(user_input('echo{"text": "hi"}'), context=Context())  # free-text result: the critic is asked
+    # One token per LM call, each awaited by its (async) node before the call, none taken blocking.
     assert len(taken) == len(scripted_lm.calls) == 3
-    assert set(taken) == {("http://model/v1", "scripted")}
+    assert set(taken) == {("awaited", ep.base_url, ep.model)}
 
 
 def test_lm_callback_blocks_when_the_endpoint_is_exhausted(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime import llama_server, local_model
-from runtime.local_model import MODELS, server_command, server_ready
 from runtime.settings import Settings
+from serving import llama_server, local_model
+from serving.local_model import MODELS, server_command, server_ready
 
 
 def test_every_model_part_is_pinned_to_a_wheel_hash() -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import dspy
 import pytest
 from langgraph.runtime import Runtime
 from langsmith import Client, tracing_context
 from starlette.testclient import TestClient
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
-from nodes.usage import UsageMeter
-from runtime.http_app import app
 from runtime.metrics import metrics_text, sample, timed
-from tests.support.inputs import user_input
-from tests.support.scripted_lm import ScriptedLM
+from runtime.usage import UsageMeter
+from serving.http_app import app
+from testkit.inputs import user_input
+from testkit.scripted_lm import ScriptedLM
 from tests.unit.test_cache_tool import cache, tool
 
 
@@ -153,9 +152,10 @@ def test_dspy_calls_are_traced_as_children_of_their_nodes(scripted_lm: ScriptedL
     assert parents["dspy.synthesizer"] == "synthesize"
 
 
-def test_traced_program_is_plain_when_tracing_is_off(scripted_lm: ScriptedLM) -> None:
-    from nodes.prompting import program_for
+async def test_traced_program_is_plain_when_tracing_is_off(scripted_lm: ScriptedLM) -> None:
+    from nodes.roles import bind
+    from runtime.usage import UsageMeter
 
-    with dspy.context(lm=scripted_lm):
-        pred = program_for("synthesizer", None)(question="q", tool_results="", conversation="")
+    synthesizer = await bind("synthesizer", None)
+    pred = await synthesizer.run(UsageMeter("test"), question="q", tool_results="", conversation="")
     assert str(pred.answer).startswith("Scripted answer")

@@ -11,13 +11,13 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.cache.memory import InMemoryCache
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
 from nodes.execute import make_executor
 from runtime.audit import args_sha256
 from runtime.identity import claim, permitted_tools
-from tests.support.inputs import record, user_input
-from tests.support.scripted_lm import ScriptedLM
+from testkit.inputs import record, user_input
+from testkit.scripted_lm import ScriptedLM
 from tests.unit.test_graph_routing import make_tool
 
 

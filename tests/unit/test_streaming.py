@@ -6,11 +6,11 @@ import io
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+from agent_types.context import Context
 from graphs.agent import build_graph
-from graphs.context import Context
-from runtime.cli import Renderer
-from tests.support.inputs import user_input
-from tests.support.scripted_lm import ScriptedLM
+from serving.cli import Renderer
+from testkit.inputs import user_input
+from testkit.scripted_lm import ScriptedLM
 from tests.unit.test_cache_tool import cache, tool
 
 

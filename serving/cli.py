@@ -10,11 +10,16 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
+
+from runtime.cache import redact_url, redis_cache
+from runtime.names import tool_of_node
+from runtime.settings import get_settings
 
 DEFAULT_URL = "http://127.0.0.1:2124"
 
@@ -81,7 +86,7 @@ class Renderer:
             for node, update in data.items():
                 if node == "__metadata__" or not isinstance(update, dict):
                     continue
-                if node.startswith("run_"):
+                if tool_of_node(node) is not None:
                     for r in update.get("results") or []:
                         hit = " (cache hit)" if meta.get("cached") else ""
                         outcome = f"error: {r['error']}" if r.get("error") else _short(r.get("output"))
@@ -115,8 +120,8 @@ async def _remote_stream(url: str, question: str, context: dict[str, Any]) -> As
 async def _local_stream(question: str, context: dict[str, Any]) -> AsyncIterator[tuple[str, Any]]:
     from langgraph.types import StreamMode
 
+    from agent_types.context import Context
     from graphs.agent import graph
-    from graphs.context import Context
 
     payload: Any = {"messages": [{"role": "user", "content": question}]}  # coerced to InputState by the graph
     modes: list[StreamMode] = ["updates", "custom"]
@@ -158,6 +163,29 @@ def ask_main(argv: list[str] | None = None) -> int:
         return asyncio.run(ask(args.question, args.url, context, args.local))
     except KeyboardInterrupt:
         return 130
+
+
+
+def cache_clear_main(argv: list[str] | None = None) -> int:
+    """`cache-clear [--tool NAME] [--lm]`: invalidate cached tool results (in Redis) and/or DSPy's LM cache."""
+    parser = argparse.ArgumentParser(prog="cache-clear", description=cache_clear_main.__doc__)
+    parser.add_argument("--tool", help="only this tool's entries (all versions and arguments); default: every tool")
+    parser.add_argument("--lm", action="store_true", help="also delete DSPy's on-disk LM response cache")
+    args = parser.parse_args(argv)
+    s = get_settings()
+    if s.redis_url:
+        try:
+            deleted = redis_cache(s).clear_tool(args.tool)
+        except Exception as exc:
+            print(f"cache-clear: Redis at {redact_url(s.redis_url)} failed: {exc}")
+            return 1
+        print(f"deleted {deleted} cached result(s) of {args.tool or 'all tools'} from {redact_url(s.redis_url)}")
+    else:
+        print("REDIS_URL is not set: tool results are cached in each server process; restart it to clear them")
+    if args.lm:
+        shutil.rmtree(s.dspy_cache_dir, ignore_errors=True)
+        print(f"deleted the LM cache at {s.dspy_cache_dir}")
+    return 0
 
 
 if __name__ == "__main__":

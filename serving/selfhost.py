@@ -11,7 +11,7 @@ process that points at the same database.
     ...
     close_persistent_graph(graph)
 
-Or from the shell: `python -m runtime.selfhost --dsn postgresql://... --thread t1 "question"`.
+Or from the shell: `python -m serving.selfhost --dsn postgresql://... --thread t1 "question"`.
 Needs the `postgres` extra (pip install -e '.[postgres]'). The tables (checkpoints,
 checkpoint_blobs, checkpoint_writes, checkpoint_migrations) are created on first use; put
 `options=-csearch_path=<schema>` in the DSN to keep them in their own schema.
@@ -31,9 +31,9 @@ from langgraph.graph.state import CompiledStateGraph
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from agent_types.context import Context
+from agent_types.state import AgentState, InputState
 from graphs.agent import build_graph
-from graphs.context import Context
-from graphs.state import AgentState, InputState
 from runtime.cache import build_cache, metered
 from tools import TOOLS
 
@@ -78,7 +78,7 @@ def close_persistent_graph(graph: PersistentGraph) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m runtime.selfhost", description="Ask the agent on a persisted thread."
+        prog="python -m serving.selfhost", description="Ask the agent on a persisted thread."
     )
     parser.add_argument("question", nargs="?", help="omit to print the thread's last answer")
     parser.add_argument("--dsn", required=True, help="PostgreSQL connection string")

@@ -12,8 +12,8 @@ import os
 import shutil
 import sys
 
-from runtime.local_model import ModelFetchError, serve
 from runtime.settings import PROJECT_ROOT, get_settings
+from serving.local_model import ModelFetchError, serve
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,14 +26,14 @@ from typing import Any
 
 import dspy
 
-import runtime  # noqa: F401  (offline defaults before any library import)
-from dspy_programs import data
-from dspy_programs.metrics import critique_metric, selection_metric
-from dspy_programs.programs import ToolSelector
+from dspy_programs.programs import ADAPTERS, ToolSelector
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
-from nodes.usage import UsageMeter
+from offline import data
+from offline.metrics import critique_metric, selection_metric
+from runtime.bootstrap import configure
 from runtime.models import dspy_lm, endpoint
 from runtime.settings import Role
+from runtime.usage import UsageMeter
 
 log = logging.getLogger("optimize")
 
@@ -164,11 +164,43 @@ def _sample(examples: list[dspy.Example], n: int, stratum: Callable[[dspy.Exampl
     return interleave(examples, stratum, random.Random(seed))[:n] if n else examples
 
 
+@dataclass
+class Outcome:
+    """What one optimizer run produced: the compiled program and its dev scores."""
+
+    compiled: dspy.Module
+    before: float | None
+    after: float
+    parts: dict[str, Any]
+    compile_seconds: float
+    compile_calls: int
+
+
 def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Compile one program: data, student, optimize and score, describe, save, maybe activate."""
     role: Role = "critic" if program_name == "critic" else program_name  # type: ignore[assignment]
     lm = dspy_lm(role, model=args.model)
     slug = endpoint(role, model=args.model).slug
     task = TASKS[program_name]
+    train, dev = load_splits(program_name, task, args)
+    print(f"[optimize] {program_name} with {args.optimizer} on {slug}: {len(train)} train, {len(dev)} dev",
+          file=sys.stderr, flush=True)  # fmt: skip
+    student = build_student(program_name, slug, args)
+    started = time.perf_counter()
+    history_before = len(lm.history)
+    meter = UsageMeter("optimize")
+    outcome = optimize_and_score(student, train, dev, task, args, lm, meter)
+    seconds = round(time.perf_counter() - started, 1)
+    meta = describe(program_name, args, slug, train, dev, outcome, meter, lm, history_before, seconds)
+    variant = save_variant(outcome.compiled, meta, program_name, slug, args)
+    activate_if_better(program_name, slug, variant, meta, outcome, args)
+    print(f"[optimize] {program_name}: dev {outcome.before} -> {outcome.after} in {seconds}s, {meter.calls} LM calls; "
+          f"saved {variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant}"
+          f"{' (active)' if meta.get('activated') else ''}", file=sys.stderr, flush=True)  # fmt: skip
+    return meta
+
+
+def load_splits(program_name: str, task: Task, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     train = task.examples("train")
     # Optimizers walk the train set in order and keep the first demonstrations that pass: a
     # seeded shuffle, then categories taken in turn, so those first demos cover every kind.
@@ -177,8 +209,10 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     dev = task.examples(dev_split)[: args.dev_limit or None]
     if program_name == "selector" and args.dev_sample:
         dev = stratified_sample(dev, args.dev_sample, args.seed)
-    print(f"[optimize] {program_name} with {args.optimizer} on {slug}: {len(train)} train, {len(dev)} dev",
-          file=sys.stderr, flush=True)  # fmt: skip
+    return train, dev
+
+
+def build_student(program_name: str, slug: str, args: argparse.Namespace) -> dspy.Module:
     kwargs: dict[str, Any] = {}
     if program_name == "selector":
         kwargs = {"adapter": args.adapter, "reasoning": args.reasoning, "direct": not args.no_direct,
@@ -186,9 +220,12 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
     student = build(program_name, **kwargs)
     if args.init_from:  # start from a saved variant (e.g. GEPA's instructions on top of labeled demos)
         student.load(str(Path(args.out) / slug / "variants" / f"{program_name}-{args.init_from}.json"))
+    return student
+
+
+def optimize_and_score(student: dspy.Module, train: list[dspy.Example], dev: list[dspy.Example], task: Task,
+                       args: argparse.Namespace, lm: dspy.LM, meter: UsageMeter) -> Outcome:  # fmt: skip
     started = time.perf_counter()
-    history_before = len(lm.history)
-    meter = UsageMeter("optimize")
     parts: dict[str, Any] = {}
     with dspy.context(lm=lm, callbacks=[meter], track_usage=True):
         before = score(student, dev, task.metric, lm, args.threads) if not args.skip_baseline else None
@@ -210,7 +247,14 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
         compile_calls = meter.calls
         after = score(compiled, dev, task.metric, lm, args.threads)
         parts["after"] = dict(LAST_PARTS)
-    seconds = round(time.perf_counter() - started, 1)
+    return Outcome(compiled, before, after, parts, compile_seconds, compile_calls)
+
+
+def describe(program_name: str, args: argparse.Namespace, slug: str, train: list[dspy.Example],
+             dev: list[dspy.Example], outcome: Outcome, meter: UsageMeter, lm: dspy.LM, history_before: int,
+             seconds: float) -> dict[str, Any]:  # fmt: skip
+    """The variant's metadata: how it was made, on what data, and how it scored."""
+    compiled = outcome.compiled
     meta: dict[str, Any] = {
         "program": program_name, "optimizer": args.optimizer,
         "settings": {k: getattr(args, k) for k in ("demos", "labeled", "seed", "auto", "candidates", "threads",
@@ -218,12 +262,12 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
                                                      "num_candidates",
                                                      "num_trials", "minibatch_size", "full_eval_steps",
                                                      "max_metric_calls", "tag", "init_from")},
-        "dev_split": args.dev_split, "dev_score_parts": parts,
-        "compile_wall_seconds": compile_seconds, "compile_lm_calls": compile_calls,
+        "dev_split": args.dev_split, "dev_score_parts": outcome.parts,
+        "compile_wall_seconds": outcome.compile_seconds, "compile_lm_calls": outcome.compile_calls,
         "model": slug, "dspy_version": dspy.__version__,
         "datasets": {DATA_FILES[program_name]: data.file_hash(DATA_FILES[program_name])},
         "train_examples": len(train), "dev_examples": len(dev),
-        "dev_score_before": before, "dev_score_after": after,
+        "dev_score_before": outcome.before, "dev_score_after": outcome.after,
         "lm_calls": meter.calls, "tokens": _tokens_since(lm, history_before), "wall_seconds": seconds,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
@@ -232,29 +276,35 @@ def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
         meta["selector_config"] = compiled.config()
         meta["instructions"] = compiled.select.predict.signature.instructions if compiled.reasoning \
             else compiled.select.signature.instructions  # type: ignore[attr-defined]
-    root = Path(args.out)
+    return meta
+
+
+def save_variant(compiled: dspy.Module, meta: dict[str, Any], program_name: str, slug: str,
+                 args: argparse.Namespace) -> Path:  # fmt: skip
     suffix = f"-{args.tag}" if args.tag else ""
-    variant = root / slug / "variants" / f"{program_name}-{args.optimizer}{suffix}.json"
+    variant = Path(args.out) / slug / "variants" / f"{program_name}-{args.optimizer}{suffix}.json"
     variant.parent.mkdir(parents=True, exist_ok=True)
     compiled.save(str(variant))
     variant.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return variant
+
+
+def activate_if_better(program_name: str, slug: str, variant: Path, meta: dict[str, Any], outcome: Outcome,
+                       args: argparse.Namespace) -> None:  # fmt: skip
+    root = Path(args.out)
     active = read_meta(program_name, slug, root)
     # Beat the active program, or with none active, the uncompiled one: a compile that lowers
     # the dev score is saved as a variant but never becomes what the graph runs.
-    bar = active.get("dev_score_after") if active else before
-    better = (after or 0) > (bar or 0)
+    bar = active.get("dev_score_after") if active else outcome.before
+    better = (outcome.after or 0) > (bar or 0)
     # ... and never below the uncompiled program on the tool sets it was not compiled for.
-    unseen_before = (parts.get("before") or {}).get("unseen")
-    if unseen_before is not None and parts["after"].get("unseen", 0) < unseen_before:
+    unseen_before = (outcome.parts.get("before") or {}).get("unseen")
+    if unseen_before is not None and outcome.parts["after"].get("unseen", 0) < unseen_before:
         better = False
     if args.activate or (better and not args.no_activate):
         shutil.copyfile(variant, program_path(program_name, slug, root))
         meta_path(program_name, slug, root).write_text(json.dumps(meta, indent=2) + "\n")
         meta["activated"] = True
-    print(f"[optimize] {program_name}: dev {before} -> {after} in {seconds}s, {meter.calls} LM calls; "
-          f"saved {variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant}"
-          f"{' (active)' if meta.get('activated') else ''}", file=sys.stderr, flush=True)  # fmt: skip
-    return meta
 
 
 def activate_variant(program_name: str, name: str, args: argparse.Namespace) -> int:
@@ -277,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--program", choices=[*COMPILABLE, "all"], default="selector")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="bootstrap")
     parser.add_argument("--model", default=None, help="model name (default: the configured model for the role)")
-    parser.add_argument("--adapter", choices=["native", "chat", "json"], default="native",
+    parser.add_argument("--adapter", choices=ADAPTERS, default="native",
                         help="selector prompt format (see dspy_programs/programs.py)")
     parser.add_argument("--reasoning", action="store_true", help="selector: ChainOfThought instead of Predict")
     parser.add_argument("--no-direct", action="store_true", help="selector: no answer_directly tool")
@@ -314,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--activate-variant", default="",
                         help="make the saved variant <program>-NAME the active one (no compile), e.g. mipro")
     args = parser.parse_args(argv)
+    configure()  # library defaults and the LM cache (runtime/bootstrap.py)
     logging.basicConfig(level=logging.WARNING)
     if args.activate_variant:
         return activate_variant(args.program, args.activate_variant, args)

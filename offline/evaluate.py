@@ -26,17 +26,17 @@ from typing import Any
 
 import dspy
 
-import runtime  # noqa: F401  (offline defaults before any library import)
-from dspy_programs import data
-from dspy_programs.metrics import args_exact, tool_set_exact
 from dspy_programs.native_adapter import conversation_turns
 from dspy_programs.native_baseline import native_select
 from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.store import COMPILED_DIR
-from dspy_programs.tool_specs import ToolSpec
-from nodes.usage import UsageMeter
+from dspy_programs.tool_specs import parse_rendered
+from offline import data
+from offline.metrics import args_exact, tool_set_exact
+from runtime.bootstrap import configure
 from runtime.models import chat_model, dspy_lm, endpoint
 from runtime.settings import get_settings
+from runtime.usage import UsageMeter
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
@@ -80,7 +80,7 @@ def native_variant(model: str | None, parallel: bool = True) -> Variant:
     llm = chat_model("selector", model=model, max_tokens=160)
 
     def run(ex: dspy.Example) -> tuple[list[Any], int, int]:
-        specs = [ToolSpec.from_any(json.loads(line)) for line in ex.tools.splitlines()]
+        specs = parse_rendered(ex.tools)
         usage: dict[str, int] = {}
         calls, _ = native_select(llm, ex.question, specs, conversation_turns(ex.conversation), parallel, usage)
         return calls, 1, sum(usage.values())
@@ -232,7 +232,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 def evaluate_selector(args: argparse.Namespace, command: str) -> dict[str, list[dict[str, Any]]]:
     examples = data.selection_examples(args.split)[: args.limit or None]
     if args.sample:  # a seeded sample with every (shipped or not, category) stratum represented
-        from dspy_programs.compile import stratified_sample
+        from offline.compile import stratified_sample
 
         examples = stratified_sample(examples, args.sample, args.seed)
     # Grouped by tool set: the server keeps each slot's prompt prefix (instructions, tools) cached.
@@ -308,15 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR), help="where to write the tables and plot")
     args = parser.parse_args(argv)
+    configure()  # library defaults and the LM cache (runtime/bootstrap.py)
     command = "evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.program == "selector":
         evaluate_selector(args, command)
     elif args.program == "critic":
-        from dspy_programs.evaluate_critic import evaluate_critic
+        from offline.evaluate_critic import evaluate_critic
 
         evaluate_critic(args, command)
     else:
-        from dspy_programs.evaluate_answers import evaluate_answers
+        from offline.evaluate_answers import evaluate_answers
 
         evaluate_answers(args, command)
     return 0

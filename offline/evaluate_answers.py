@@ -26,7 +26,8 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
-from dspy_programs import data
+from offline import data
+from runtime.names import tool_of_node
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
@@ -82,8 +83,8 @@ def demo_api() -> Iterator[str]:
 
 def restart_local_model() -> str:
     """Restart the embedded model server if this project started it; say what was done."""
-    from runtime.local_model import serve, stop
     from runtime.settings import get_settings
+    from serving.local_model import serve, stop
 
     settings = get_settings()
     if not settings.uses_local_model:
@@ -103,14 +104,14 @@ def node_seconds() -> dict[str, float]:
         for s in metric.samples:
             if s.name.endswith("_sum"):
                 node = s.labels["node"]
-                key = "execute" if node.startswith("run_") else node
+                key = "execute" if tool_of_node(node) is not None else node
                 totals[key] = totals.get(key, 0.0) + s.value
     return totals
 
 
 def run_variant(graph: Any, rows: list[dict[str, Any]], critique: bool, model: str | None) -> list[dict[str, Any]]:
-    from graphs.context import Context
-    from graphs.state import InputState
+    from agent_types.context import Context
+    from agent_types.state import InputState
 
     name = "critique loop on" if critique else "critique loop off"
     outcomes: list[dict[str, Any]] = []

@@ -22,12 +22,12 @@ from typing import Any
 
 import dspy
 
-from dspy_programs import data
+from agent_types.state import ToolResult
 from dspy_programs.programs import Critic
-from graphs.state import ToolResult
 from nodes.checks import verify
-from nodes.usage import UsageMeter
+from offline import data
 from runtime.models import dspy_lm, endpoint
+from runtime.usage import UsageMeter
 
 _LINE = re.compile(r"^(?P<name>[\w.-]+)\((?P<args>\{.*?\})\) -> (?P<out>.*)$")
 

@@ -3,7 +3,7 @@
 Pointing LLM_BASE_URL at it runs the served graph over the same HTTP path as a real
 model, with instant, deterministic answers: for load tests, auth tests and benchmarks.
 
-    python -m tests.support.scripted_server --port 8099
+    python -m testkit.scripted_server --port 8099
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from tests.support.scripted_lm import (
+from testkit.scripted_lm import (
     default_script,
     format_reply,
     input_fields,
@@ -34,7 +34,7 @@ from tests.support.scripted_lm import (
     native_selector_fields,
     role_of,
 )
-from tests.support.server import free_port
+from testkit.server import free_port
 
 
 def role_and_fields(body: dict[str, Any]) -> tuple[str, dict[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from typing import Any, Literal
 import httpx
 import uvicorn
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -70,24 +71,42 @@ def serve_app(app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto", join
         thread.join(timeout=join_s)
 
 
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server's process group: SIGTERM, then SIGKILL after 15 s. A group that is already
+    gone (a server that refused to start, or exited between the two signals) is not an error."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15)
+
+
 @contextmanager
 def langgraph_dev(
     env: dict[str, str] | None = None,
     timeout: float = 180.0,
     config: str = "langgraph.json",
     extra_args: Sequence[str] = (),
+    launcher: Sequence[str] | None = None,
 ) -> Iterator[DevURL]:
     """Run `langgraph dev` on a free loopback port; yield its base URL.
 
     `extra_args` go to the command line, e.g. ("--n-jobs-per-worker", "16"): the server pins
     N_JOBS_PER_WORKER to that flag (default 1 run at a time), whatever the environment says.
+    `launcher` replaces the `langgraph` executable (e.g. a script that patches the server and then
+    runs langgraph's CLI); `config` may be another checkout's langgraph.json (an absolute path).
     """
     port = free_port()
-    exe = shutil.which("langgraph", path=os.path.dirname(sys.executable))
-    assert exe, "langgraph CLI is not installed (pip install -e '.[serve]')"
+    if launcher is None:
+        exe = shutil.which("langgraph", path=os.path.dirname(sys.executable))
+        assert exe, "langgraph CLI is not installed (pip install -e '.[serve]')"
+        launcher = [exe]
     full_env = {**os.environ, "LANGSMITH_TRACING": "false", **(env or {})}
     full_env.setdefault("HTTP_TOOL_BASE_URL", f"http://127.0.0.1:{port}/demo-api")
-    # Without a secret the server refuses every request (runtime/auth.py); a test server without
+    # Without a secret the server refuses every request (serving/auth.py); a test server without
     # one is a local development server, so it opts out the way `agent-up` does.
     if "AUTH_JWT_SECRET" not in full_env:
         full_env.setdefault("AUTH_DISABLED", "true")
@@ -100,7 +119,7 @@ def langgraph_dev(
     workdir = tempfile.TemporaryDirectory(prefix="langgraph-dev-")
     (Path(workdir.name) / "langgraph.json").write_text(json.dumps(absolute_config(ROOT / config)))
     proc = subprocess.Popen(
-        [exe, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port), *extra_args],
+        [*launcher, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port), *extra_args],
         cwd=workdir.name, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = DevURL(f"http://127.0.0.1:{port}")
@@ -122,13 +141,7 @@ def langgraph_dev(
             time.sleep(0.5)
         yield url
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except ProcessLookupError:  # it already exited (a server that refused to start)
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _stop_group(proc)
         server_log = Path(log.name).read_text(errors="replace")
         if os.environ.get("SHOW_SERVER_LOG"):
             print(server_log[-20000:])

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from typing import Annotated
+
+from pydantic import Field
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+-]{1,200}")
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -20,20 +23,30 @@ class ContextError(ValueError):
     pass
 
 
+def _model(role: str) -> str:
+    return (f"Model of the {role} for this run; empty uses the configured one (runtime/settings.py). "
+            f"Must be that model or in ALLOWED_MODELS.")  # fmt: skip
+
+
+CRITIQUE = ("Check the draft (deterministic checks, then the critic model where checks cannot judge); "
+            "false ends the run after synthesize.")
+ALLOWED_TOOLS = "Tools the selector may offer; empty means all shipped tools. The user's permissions narrow it further."
+
+
 @dataclass(kw_only=True)
 class Context:
-    # Model per role; None uses the configured default (see runtime/settings.py).
-    selector_model: str | None = None
-    synthesizer_model: str | None = None
-    critic_model: str | None = None
-    refiner_model: str | None = None
+    # Each field's description is shown by Studio and in the graph's context schema.
+    selector_model: Annotated[str | None, Field(description=_model("tool selector"))] = None
+    synthesizer_model: Annotated[str | None, Field(description=_model("answer synthesizer"))] = None
+    critic_model: Annotated[str | None, Field(description=_model("critic"))] = None
+    refiner_model: Annotated[str | None, Field(description=_model("refiner"))] = None
     # Bounds: every loop in the graph stops at these, whatever the model says.
-    max_tool_rounds: int = 2
-    max_refinements: int = 1
-    max_calls_per_round: int = 6
-    critique: bool = True
-    # Tools the selector may offer; None means all shipped tools. Auth narrows this per user.
-    allowed_tools: list[str] | None = None
+    max_tool_rounds: Annotated[int, Field(description="How often the critic may send the run back to select "
+                                          "for more tool calls (0-10).")] = 2  # fmt: skip
+    max_refinements: Annotated[int, Field(description="How many refined drafts the run may write (0-5).")] = 1
+    max_calls_per_round: Annotated[int, Field(description="Most tool calls one select step may make (1-16).")] = 6
+    critique: Annotated[bool, Field(description=CRITIQUE)] = True
+    allowed_tools: Annotated[list[str] | None, Field(description=ALLOWED_TOOLS)] = None
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -1,6 +1,6 @@
 """The README's table of environment variables, generated from the Settings class.
 
-    .venv/bin/python -m runtime.env_table          # print the Markdown table
+    .venv/bin/python -m offline.env_table          # print the Markdown table
 
 Names and defaults come from `runtime.settings.Settings` itself; each variable's meaning is the
 field's `description` when it has one, else the entry in MEANINGS below. A field without either

@@ -7,7 +7,7 @@ from typing import TypedDict
 
 from langchain_core.messages import HumanMessage
 
-from graphs.state import InputState
+from agent_types.state import InputState
 
 
 def user_input(question: str) -> InputState:
