@@ -38,7 +38,7 @@ def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: Script
     demos = state["select"]["demos"]
     assert len(demos) == 2 and all("question" in d and "tool_calls" in d and "tools" in d for d in demos)
     assert meta["selector_config"] == {"adapter": "native", "reasoning": False, "direct": True, "constrain": "grammar",
-                                       "demo_mode": "examples"}  # fmt: skip
+                                       "demo_mode": "examples", "prefill": False}  # fmt: skip
     program, how = load_program("selector", slug, tmp_path)
     assert how == "compiled (labeled)"
     assert len(program.select.demos) == 2  # type: ignore[attr-defined]
@@ -151,3 +151,21 @@ def test_provider_tool_calls_as_objects_are_parsed() -> None:
     call = SimpleNamespace(function=SimpleNamespace(name="calculator", arguments='{"expression": "2+2"}'))
     parsed = NativeToolAdapter().parse_output(SelectTools, {"text": "", "tool_calls": [call]})
     assert [(c.name, c.args) for c in parsed["tool_calls"].tool_calls] == [("calculator", {"expression": "2+2"})]
+
+
+def test_a_prefilled_reply_starts_as_compact_json_and_parses_with_or_without_the_prefix() -> None:
+    from dspy_programs.native_adapter import PREFILL, NativeToolAdapter
+    from dspy_programs.signatures import SelectTools
+
+    inputs = {"question": "What weekday is 2026-03-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE}
+    adapter = NativeToolAdapter(constrain="none", prefill=True)
+    messages, tools, extra = adapter.format_native(SelectTools, [], inputs)
+    assert messages[-1] == {"role": "assistant", "content": PREFILL} and messages[-2]["role"] == "user"
+    assert [t["function"]["name"] for t in tools] == ["date_calculator", "answer_directly"] and not extra
+    rest = 'date_calculator", "arguments": {"operation": "weekday", "date": "2026-03-01"}}]}'
+    for text in (rest, PREFILL + rest):  # a server may return the continuation only, or the whole reply
+        calls = adapter.parse_output(SelectTools, {"text": text})["tool_calls"].tool_calls
+        assert [(c.name, c.args) for c in calls] == [("date_calculator", {"operation": "weekday", "date": "2026-03-01"})]
+    # With the grammar the reply is already compact and constrained: no prefill message is added.
+    grammar_messages, _, _ = NativeToolAdapter(constrain="grammar", prefill=True).format_native(SelectTools, [], inputs)
+    assert grammar_messages[-1]["role"] == "user"
