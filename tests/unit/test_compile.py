@@ -165,7 +165,8 @@ def test_a_prefilled_reply_starts_as_compact_json_and_parses_with_or_without_the
     rest = 'date_calculator", "arguments": {"operation": "weekday", "date": "2026-03-01"}}]}'
     for text in (rest, PREFILL + rest):  # a server may return the continuation only, or the whole reply
         calls = adapter.parse_output(SelectTools, {"text": text})["tool_calls"].tool_calls
-        assert [(c.name, c.args) for c in calls] == [("date_calculator", {"operation": "weekday", "date": "2026-03-01"})]
+        expected = [("date_calculator", {"operation": "weekday", "date": "2026-03-01"})]
+        assert [(c.name, c.args) for c in calls] == expected
     # With the grammar the reply is already compact and constrained: no prefill message is added.
     grammar_messages, _, _ = NativeToolAdapter(constrain="grammar", prefill=True).format_native(SelectTools, [], inputs)
     assert grammar_messages[-1]["role"] == "user"
