@@ -331,11 +331,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="selector prompt format (see dspy_programs/programs.py)")
     parser.add_argument("--reasoning", action="store_true", help="selector: ChainOfThought instead of Predict")
     parser.add_argument("--no-direct", action="store_true", help="selector: no answer_directly tool")
-    parser.add_argument("--constrain", choices=["grammar", "schema", "none"], default="grammar",
+    parser.add_argument("--constrain", choices=["grammar", "schema", "none"], default="none",
                         help="selector: how the server constrains the reply")
     parser.add_argument("--demo-mode", choices=["examples", "turns"], default="examples",
                         help="selector demos: worked examples with their own tools, or earlier turns")
-    parser.add_argument("--prefill", action="store_true", help="selector: start the reply as compact JSON")
+    parser.add_argument("--no-prefill", dest="prefill", action="store_false",
+                        help="selector: let the model start its reply (default: started as compact JSON)")
     parser.add_argument("--init-from", default="", help="start from the saved variant <program>-NAME")
     parser.add_argument("--tag", default="", help="suffix of the variant's file name (selector-<optimizer>-<tag>)")
     parser.add_argument("--dev-split", default="dev", choices=["dev", "dev-unseen"], help="what to score on")

@@ -103,6 +103,8 @@ def native_selector_fields(messages: list[dict[str, Any]], tools: list[dict[str,
     message or demos as earlier turns ending in a structured tool-call reply, then this
     conversation's turns."""
     tools = tools or tools_in_system(messages)  # with the grammar, the tools are in the system message
+    if messages and messages[-1].get("role") == "assistant":  # the reply's start (prefill), not a turn
+        messages = messages[:-1]
     question, _, gathered = str(messages[-1].get("content", "")).partition(GATHERED_MARKER)
     last_demo = max((i for i, m in enumerate(messages[:-1]) if _is_demo_reply(m)), default=0)
     turns = [m for m in messages[last_demo + 1 : -1] if m.get("role") in ("user", "assistant")]

@@ -37,8 +37,8 @@ def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: Script
     assert meta["datasets"]["tool_selection.jsonl"]
     demos = state["select"]["demos"]
     assert len(demos) == 2 and all("question" in d and "tool_calls" in d and "tools" in d for d in demos)
-    assert meta["selector_config"] == {"adapter": "native", "reasoning": False, "direct": True, "constrain": "grammar",
-                                       "demo_mode": "examples", "prefill": False}  # fmt: skip
+    assert meta["selector_config"] == {"adapter": "native", "reasoning": False, "direct": True, "constrain": "none",
+                                       "demo_mode": "examples", "prefill": True}  # fmt: skip
     program, how = load_program("selector", slug, tmp_path)
     assert how == "compiled (labeled)"
     assert len(program.select.demos) == 2  # type: ignore[attr-defined]
@@ -85,8 +85,8 @@ def test_evaluate_writes_a_table_for_zero_shot_and_each_compiled_variant(lm: Scr
                         "compiled", "--compiled-dir", str(compiled), "--results-dir", str(results)])  # fmt: skip
     (md,) = results.glob("selector-dev-*.md")
     table = md.read_text()
-    zero_shot = "zero-shot (Predict, answer_directly, unconstrained)"
-    assert zero_shot in table and "compiled: labeled (Predict, answer_directly, grammar" in table
+    zero_shot = "zero-shot (Predict, answer_directly, unconstrained, prefilled reply)"
+    assert zero_shot in table and "compiled: labeled (Predict, answer_directly, unconstrained, prefilled reply" in table
     assert "### dev: all" in table and "### dev: unseen tool sets" not in table  # the first 8 are shipped
     summary = json.loads(md.with_suffix(".json").read_text())["summary"]
     assert all(row["n"] == 8 for row in summary)
