@@ -187,6 +187,20 @@ def examples_block(demos: list[dict[str, Any]], direct: bool) -> str:
     return "\n".join(parts)
 
 
+def transferable_examples(demos: list[dict[str, Any]], specs: list[ToolSpec]) -> list[dict[str, Any]]:
+    """Worked examples minus those that call a tool offered now under the same name with another
+    argument schema: the model copies such an example's arguments (measured: a banking set's
+    `calculator(a, b, op)` example made the shipped `calculator(expression)` calls invalid)."""
+    offered = {s.name for s in specs}
+    kept = []
+    for demo in demos:
+        clashing = [c for c in _calls_of(demo.get("tool_calls")) if c["name"] in offered]
+        if clashing and validate_calls(clashing, specs)[1]:
+            continue
+        kept.append(demo)
+    return kept
+
+
 def usable_turn_demos(demos: list[dict[str, Any]], specs: list[ToolSpec]) -> list[dict[str, Any]]:
     """Demos whose every call is valid against the offered tools (name AND argument schema)."""
     usable = []
@@ -258,7 +272,8 @@ class NativeToolAdapter(dspy.Adapter):
         system += REASONING_NOTE if reasoning else ""
         messages: list[dict[str, Any]] = []
         if self.demo_mode == "examples":
-            system += examples_block([d for d in demos if "question" in d], self.direct)
+            examples = transferable_examples([d for d in demos if "question" in d], specs)
+            system += examples_block(examples, self.direct)
         else:
             for demo in usable_turn_demos(demos, specs):
                 messages += [*conversation_turns(str(demo.get("conversation") or "")),

@@ -116,16 +116,17 @@ def test_worked_examples_carry_their_own_tools_and_no_call_is_a_tool() -> None:
     from dspy_programs.native_adapter import NativeToolAdapter
     from dspy_programs.signatures import SelectTools
 
+    days_between = OTHER_DATE.replace('"date_calculator"', '"days_between"')
     inputs = {"question": "Days between 2026-01-01 and 2026-02-01?", "conversation": "", "gathered": "",
-              "tools": OTHER_DATE}  # fmt: skip
+              "tools": days_between}  # fmt: skip
     messages, tools, extra = NativeToolAdapter().format_native(SelectTools, [DEMO], inputs)
     system = messages[0]["content"]
     assert "date_calculator(operation: string, date: string)" in system and "Example 1 (tools 1)" in system
     from dspy_programs.native_adapter import tools_in_system
 
     assert tools == []  # llama-server refuses a grammar with `tools`: they are in the system message
-    assert [t["function"]["name"] for t in tools_in_system(messages)] == ["date_calculator", "answer_directly"]
-    assert '"\\"date_calculator\\""' in extra["grammar"] and '"\\"start\\""' in extra["grammar"]
+    assert [t["function"]["name"] for t in tools_in_system(messages)] == ["days_between", "answer_directly"]
+    assert '"\\"days_between\\""' in extra["grammar"] and '"\\"start\\""' in extra["grammar"]
     assert '"\\"operation\\""' not in extra["grammar"]  # the offered schema, not the example's
     reply = {"text": '{"calls":[{"name":"answer_directly","arguments":{}}]}'}
     assert NativeToolAdapter().parse_output(SelectTools, reply)["tool_calls"].tool_calls == []
@@ -170,3 +171,18 @@ def test_a_prefilled_reply_starts_as_compact_json_and_parses_with_or_without_the
     # With the grammar the reply is already compact and constrained: no prefill message is added.
     grammar_messages, _, _ = NativeToolAdapter(constrain="grammar", prefill=True).format_native(SelectTools, [], inputs)
     assert grammar_messages[-1]["role"] == "user"
+
+
+def test_an_example_calling_a_same_named_tool_with_another_schema_is_left_out() -> None:
+    from dspy_programs.native_adapter import NativeToolAdapter
+    from dspy_programs.signatures import SelectTools
+
+    inputs = {"question": "Days between 2026-01-01 and 2026-02-01?", "conversation": "", "gathered": "",
+              "tools": OTHER_DATE}  # fmt: skip
+    other = {**DEMO, "question": "How long is it from 2026-01-01 to 2026-03-01?", "tools": OTHER_DATE,
+             "tool_calls": {"tool_calls": [{"name": "date_calculator",
+                                            "args": {"start": "2026-01-01", "end": "2026-03-01"}}]}}  # fmt: skip
+    messages, _, _ = NativeToolAdapter(constrain="none").format_native(SelectTools, [DEMO, other], inputs)
+    system = messages[0]["content"]
+    assert "What weekday is 2026-03-01?" not in system  # its date_calculator(operation, date) clashes
+    assert "How long is it from 2026-01-01 to 2026-03-01?" in system  # valid against the offered schema
