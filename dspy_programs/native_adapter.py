@@ -261,6 +261,11 @@ class NativeToolAdapter(dspy.Adapter):
         self.constrain: Constrain = as_constrain(constrain)
         self.demo_mode: DemoMode = demo_mode
 
+    def _prefills(self, signature: type[dspy.Signature]) -> bool:
+        """Whether the request carries the reply's start: not under a grammar or schema (already
+        compact), nor before a ChainOfThought reasoning field."""
+        return self.prefill and self.constrain == "none" and "reasoning" not in signature.output_fields
+
     def format_native(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
@@ -286,7 +291,7 @@ class NativeToolAdapter(dspy.Adapter):
             *conversation_turns(str(inputs.get("conversation") or "")),
             {"role": "user", "content": _user_text(inputs)},
         ]
-        if self.prefill and not reasoning and self.constrain == "none":
+        if self._prefills(signature):
             messages.append({"role": "assistant", "content": PREFILL})
         extra: dict[str, Any] = {}
         if self.constrain == "schema":
@@ -312,7 +317,7 @@ class NativeToolAdapter(dspy.Adapter):
                 with contextlib.suppress(json.JSONDecodeError):  # kept as text: validation rejects it
                     args = json.loads(args) if args.strip() else {}
             calls.append({"name": name, "args": args})
-        if not calls and text and self.prefill and not text.lstrip().startswith("{"):
+        if not calls and text and self._prefills(signature) and not text.lstrip().startswith("{"):
             text = PREFILL + text  # a server that returns only the continuation
         if not calls and text:
             reply = next((v for v in _json_values(text) if isinstance(v, dict) and "calls" in v), None)

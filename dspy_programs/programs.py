@@ -107,8 +107,8 @@ class ToolSelector(dspy.Module):
         return specs, tools if isinstance(tools, str) else render_tools(specs or [])
 
     def _adapter(self) -> dspy.Adapter:
-        native = {"direct": self.direct, "constrain": self.constrain, "demo_mode": self.demo_mode,
-                  "prefill": self.prefill}
+        # The adapter's options are the program's config minus what the module itself decides.
+        native = {k: v for k, v in self.config().items() if k not in ("adapter", "reasoning")}
         return make_adapter(self.adapter_name, **native)
 
     @staticmethod
