@@ -12,6 +12,7 @@ parallel slots with a prompt cache each, continuous batching, and schema-constra
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -36,7 +37,15 @@ CMAKE_FLAGS = [
     "-DBUILD_SHARED_LIBS=OFF",  # one self-contained binary that can live in the cache folder
     "-DLLAMA_BUILD_TESTS=OFF",
     "-DLLAMA_BUILD_EXAMPLES=OFF",
+    # ggml compiles for the build machine (-march=native), AMX tiles included when the CPU lists
+    # them; a VM that lists amx_tile without granting the tile state faults at the first matrix
+    # multiply (measured: SIGSEGV at `ldtilecfg` in ggml_backend_amx_mul_mat while loading the
+    # model). With AMX off the AVX-512/AVX2 kernels run; explicit -mno-* flags outrank -march.
+    "-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16",
+    "-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16",
 ]
+# The binary's folder is named for the version and these flags: changing either builds anew.
+BUILD_ID = f"{VERSION}-{hashlib.sha256(' '.join(CMAKE_FLAGS).encode()).hexdigest()[:8]}"
 
 
 class BuildError(RuntimeError):
@@ -47,7 +56,7 @@ def binary_path(settings: Settings) -> Path:
     """Where the server binary is: LLAMA_SERVER_BIN if set, else the per-version cache folder."""
     if settings.llama_server_bin:
         return settings.llama_server_bin
-    return settings.llama_server_dir / VERSION / "llama-server"
+    return settings.llama_server_dir / BUILD_ID / "llama-server"
 
 
 def _say(message: str) -> None:
