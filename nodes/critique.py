@@ -17,7 +17,8 @@ from runtime.usage import UsageMeter
 
 
 def verification(state: AgentState, draft: str) -> Verification:
-    return verify(state.get("results", []), draft, state.get("rejected_calls", []))
+    asked = f"{state.get('conversation', '')}\n{state['question']}"
+    return verify(state.get("results", []), draft, state.get("rejected_calls", []), asked)
 
 
 async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:

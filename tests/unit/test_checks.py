@@ -97,9 +97,24 @@ def test_a_refused_call_must_be_acknowledged() -> None:
     assert not verify([], "I was unable to look that order up.", rejected).failed
 
 
-def test_free_text_results_are_left_to_the_critic() -> None:
-    checked = verify([PASSAGES], "You can return hardware within 30 days.")
+def test_a_passage_answer_with_no_figure_is_left_to_the_critic() -> None:
+    checked = verify([PASSAGES], "You can return unused hardware.")
     assert checked.free_text and not checked.checks
+
+
+@pytest.mark.parametrize(("draft", "asked", "ok"), [
+    ("You can return hardware within 30 days.", "", True),
+    ("You can return hardware within 45 days.", "", False),
+    ("Within 30 days; for 3 units that is 30 days each.", "I have 3 units", True),
+    ("Within 30.0 days.", "", True),
+])  # fmt: skip
+def test_figures_in_a_passage_answer_must_come_from_the_results_or_the_question(draft: str, asked: str,
+                                                                               ok: bool) -> None:  # fmt: skip
+    checked = verify([PASSAGES], draft, asked=asked)
+    assert not checked.free_text
+    assert (not checked.failed) is ok
+    if not ok:
+        assert "45" in checked.critique()
 
 
 def test_a_record_whose_result_is_a_sentence_is_free_text() -> None:

@@ -82,25 +82,49 @@ def test_a_refined_draft_that_fixes_nothing_is_dropped_and_the_loop_ends(monkeyp
 
 
 def test_a_refined_draft_that_loses_a_passed_check_is_dropped(monkeypatch: Any) -> None:
-    # The critic asks for a refinement of a correct draft; the refiner drops the figure.
-    lm = scripted("Returns: within 30 days; 17% of 2340 is 397.8.", refined="Returns are possible.")
-    out = run(monkeypatch, lm, question=Q + ' search{"expression": "returns"} #refine')
-    assert lm.roles() == ["selector", "synthesizer", "critic", "refiner"]
-    assert out["refine_kept"] is False and out["answer"] == "Returns: within 30 days; 17% of 2340 is 397.8."
+    # "12 boxes" is in no tool result: the checks ask for a refinement; the refiner drops the figure.
+    draft = "Returns: within 30 days; 17% of 2340 is 397.8, in 12 boxes."
+    lm = scripted(draft, refined="Returns are possible.")
+    out = run(monkeypatch, lm, question=Q + ' search{"expression": "returns"}')
+    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    assert "12" in lm.calls[2][1]["critique"]
+    assert out["refine_kept"] is False and out["answer"] == draft
 
 
 def test_a_refined_draft_that_drops_a_figure_from_a_passage_is_dropped(monkeypatch: Any) -> None:
-    lm = scripted("Hardware can be returned within 30 days.", refined="Hardware can be returned.")
-    out = run(monkeypatch, lm, question=Q + " #refine", fn=passage)
-    assert lm.roles() == ["selector", "synthesizer", "critic", "refiner"]
-    assert out["refine_kept"] is False and out["answer"] == "Hardware can be returned within 30 days."
+    draft = "Hardware can be returned within 30 days, or 45 with a receipt."
+    lm = scripted(draft, refined="Hardware can be returned.")
+    out = run(monkeypatch, lm, fn=passage)
+    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    assert out["refine_kept"] is False and out["answer"] == draft
 
 
-def test_free_text_results_go_to_the_critic_model(monkeypatch: Any) -> None:
+def test_a_made_up_figure_in_a_passage_answer_is_refined_without_a_critic(monkeypatch: Any) -> None:
+    lm = scripted("Hardware can be returned within 45 days.", refined="Hardware can be returned within 30 days.")
+    out = run(monkeypatch, lm, fn=passage)
+    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    assert out["refine_kept"] is True and out["answer"] == "Hardware can be returned within 30 days."
+
+
+def test_a_passage_answer_whose_figures_are_in_the_results_costs_no_critic_call(monkeypatch: Any) -> None:
     lm = scripted("Hardware can be returned within 30 days.")
+    out = run(monkeypatch, lm, fn=passage)
+    assert lm.roles() == ["selector", "synthesizer"]
+    assert out["verdict"] == "accept" and out["critique_by"] == "checks"
+
+
+def test_a_passage_answer_with_no_figure_goes_to_the_critic_model(monkeypatch: Any) -> None:
+    lm = scripted("Unused hardware can be returned for a refund.")
     out = run(monkeypatch, lm, fn=passage)
     assert lm.roles() == ["selector", "synthesizer", "critic"]
     assert out["critique_by"] == "critic"
+
+
+def test_a_critic_refinement_that_changes_nothing_is_dropped(monkeypatch: Any) -> None:
+    lm = scripted("Unused hardware can be returned.", refined="Unused hardware can be returned.")
+    out = run(monkeypatch, lm, question=Q + " #refine", fn=passage)
+    assert lm.roles() == ["selector", "synthesizer", "critic", "refiner"]
+    assert out["refine_kept"] is False and out["answer"] == "Unused hardware can be returned."
 
 
 def test_a_question_asked_again_in_the_thread_sees_the_conversation_it_was_first_asked_in(monkeypatch: Any) -> None:
