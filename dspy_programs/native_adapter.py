@@ -51,7 +51,8 @@ NO_TOOL_REPLY = "No tool is needed for this question; I will answer it directly.
 DIRECT_TOOL = "answer_directly"
 DIRECT_DESCRIPTION = (
     "Reply to the user yourself, with no other tool: greetings, thanks, small talk, opinions, "
-    "writing or explaining requests, general knowledge, and requests none of the other tools can do."
+    "writing or explaining requests, general knowledge, and requests that no other tool does exactly "
+    "(a tool on the same subject that does something else is not a match)."
 )
 REPLY_NOTE = (
     '\n\nReply with one JSON object and nothing else: {{"calls": [{{"name": "<tool name>", "arguments": '

@@ -59,10 +59,16 @@ class Task:
     stratum: Callable[[dspy.Example], str]
 
 
+def selection_stratum(ex: dspy.Example) -> str:
+    calls = "calls" if ex.expected_calls else "none"
+    return f"{ex.category}-{calls}-{'shipped' if ex.toolset == 'shipped' else 'other'}"
+
+
 TASKS: dict[str, Task] = {
-    # Strata: category x (shipped tools or another tool set), so the first demos cover both.
-    "selector": Task(data.selection_examples, selection_metric,
-                     lambda ex: f"{ex.category}-{'shipped' if ex.toolset == 'shipped' else 'other'}"),
+    # Strata: category x (calls or none) x (shipped tools or another tool set), so the first demos
+    # cover each, including a near miss answered with no call (a tool on the subject that cannot
+    # do what is asked), the kind the selector got wrong most (README, "Tool selection").
+    "selector": Task(data.selection_examples, selection_metric, selection_stratum),
     "critic": Task(data.critique_examples, critique_metric, lambda ex: str(ex.verdict)),
     "synthesizer": Task(data.synthesis_examples, synthesis_metric, lambda ex: ""),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,17 @@ def test_an_example_calling_a_same_named_tool_with_another_schema_is_left_out() 
     system = messages[0]["content"]
     assert "What weekday is 2026-03-01?" not in system  # its date_calculator(operation, date) clashes
     assert "How long is it from 2026-01-01 to 2026-03-01?" in system  # valid against the offered schema
+
+
+def test_the_first_labeled_demos_include_a_near_miss_answered_with_no_call() -> None:
+    """The selector's strata split each category by calls/no call, so k = one per stratum covers a
+    near miss with no call: the kind native tool calling and the earlier demos got wrong."""
+    from offline import data
+
+    train = compile_step.interleave(data.selection_examples("train"), compile_step.selection_stratum,
+                                    random.Random(2026))  # fmt: skip
+    strata = {compile_step.selection_stratum(ex) for ex in train}
+    first = train[: len(strata)]
+    assert {compile_step.selection_stratum(ex) for ex in first} == strata
+    assert any(ex.category == "near_miss" and not ex.expected_calls for ex in first)
+    assert any(ex.category == "near_miss" and ex.expected_calls for ex in first)
