@@ -7,7 +7,8 @@ script follows simple rules written into the question:
 - the selector calls every offered tool whose name appears in the question, with the
   JSON arguments that follow the name (`calculator{"expression": "2+2"}`), or none;
   with results already gathered it calls nothing more;
-- the synthesizer echoes the tool results;
+- the synthesizer echoes the tool results (with `#vague` in the question it answers with no
+  figure, so a draft built on passages or records goes to the critic model);
 - the critic answers `accept`, unless the question contains `#refine` or `#more`.
 Two rules play a misbehaving model, for security tests:
 - `!call name{json}` in the question is called whether or not `name` is offered (a model
@@ -79,7 +80,7 @@ def default_script(role: str, fields: dict[str, str]) -> dict[str, Any]:
                 calls.append({"name": match.group(1), "args": {"path": match.group(2).rstrip(".,;\"'")}})
         return {"reasoning": "scripted", "tool_calls": {"tool_calls": calls}}
     if role == "synthesizer":
-        results = fields.get("tool_results", "")
+        results = "" if "#vague" in question else fields.get("tool_results", "")
         return {"answer": f"Scripted answer. {results}".strip()}
     if role == "critic":
         verdict = "refine" if "#refine" in question else "need_more_info" if "#more" in question else "accept"

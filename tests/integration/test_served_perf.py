@@ -83,8 +83,9 @@ async def test_same_tool_call_on_two_threads_hits_the_redis_cache(server: str, d
 
 
 async def test_answer_tokens_stream_before_the_answer(server: str) -> None:
-    # A passage result: no check can judge it, so the (scripted) critic asks for a refinement.
-    parts = await stream(server, 'search_knowledge{"query": "warranty"} #refine', max_refinements=1)
+    # A passage answer with no figure: no check can judge it, so the (scripted) critic asks for a
+    # refinement.
+    parts = await stream(server, 'search_knowledge{"query": "warranty"} #refine #vague', max_refinements=1)
     order: list[str] = []
     for event, data in parts:
         if event == "custom":
