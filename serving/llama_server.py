@@ -2,11 +2,11 @@
 
 The sdist vendors the llama.cpp sources, so `pip download` (PyPI, hash-pinned) is all the
 network this needs; CMake and a C++ compiler do the rest (about 10 minutes on 2 cores, once).
-The binary goes to a per-version cache folder outside the checkout, so every clone and CI run
-on the machine reuses it. We build llama.cpp's C++ server rather than serving through
-llama-cpp-python's Python server because the C++ one has what a multi-role agent needs:
-parallel slots with a prompt cache each, continuous batching, and schema-constrained output
-(see benchmarks/serving.py for the measured difference).
+The binary goes to a cache folder named for the version and the build flags, outside the
+checkout, so every clone and CI run on the machine reuses it. We build llama.cpp's C++ server
+rather than serving through llama-cpp-python's Python server because the C++ one has what a
+multi-role agent needs: parallel slots with a prompt cache each, continuous batching, and
+schema-constrained output (see benchmarks/serving.py for the measured difference).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class BuildError(RuntimeError):
 
 
 def binary_path(settings: Settings) -> Path:
-    """Where the server binary is: LLAMA_SERVER_BIN if set, else the per-version cache folder."""
+    """Where the server binary is: LLAMA_SERVER_BIN if set, else the cache folder of this build (BUILD_ID)."""
     if settings.llama_server_bin:
         return settings.llama_server_bin
     return settings.llama_server_dir / BUILD_ID / "llama-server"
