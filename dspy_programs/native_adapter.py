@@ -27,7 +27,13 @@ and changes only the wire format, for llama.cpp's `llama-server --jinja`:
   - `"turns"`: earlier user turns and the assistant's JSON reply, only for demos whose calls
     validate against the offered tools' schemas (a same-named tool with another schema does not
     count);
-- a ChainOfThought signature (a `reasoning` output) gets a `reasoning` string before `calls`.
+- a ChainOfThought signature (a `reasoning` output) gets a `reasoning` string before `calls`;
+- with `abstain` (a probability, chosen by `optimize --abstain` on train rows), the request asks
+  for the log-probabilities of the reply's tokens, and the selector answers directly when the
+  model gave `answer_directly` at least that probability as the first call's name, even if
+  another tool came first. A small model ranks a search tool above "no tool" for general
+  knowledge while still giving "no tool" a share it never gives a question the tool serves
+  (measured: README, "Tool selection"). A value above 1 only measures.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import math
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -65,6 +73,11 @@ NO_CALL = {False: '{"calls": []} when no tool is needed.',
 # JSON (45 tokens for one calculator call, 19 compact, measured on ts-0004).
 PREFILL = '{"calls": [{"name": "'
 REASONING_NOTE = ' Start the object with "reasoning": one short sentence on which tool the question needs, or none.'
+# The top log-probabilities asked for each reply token: "answer_directly" is among the ten most
+# likely first tokens of a name whenever its share is worth acting on.
+TOP_LOGPROBS = 10
+MEASURE_ONLY = 2.0  # an `abstain` threshold that is never reached: the probability is only recorded
+_NAME_STARTS = re.compile(r'"name"\s*:\s*"$')
 DemoMode = Literal["examples", "turns"]
 Constrain = Literal["grammar", "schema", "none"]
 
@@ -90,9 +103,34 @@ def _calls_of(value: Any) -> list[dict[str, Any]]:
     return []
 
 
-def direct_name(specs: Iterable[ToolSpec]) -> str:
+def _field(obj: Any, key: str) -> Any:
+    """A field of a provider object or of its dict form (DSPy's engines return either)."""
+    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+
+
+def direct_probability(logprobs: Any, before: str, names: Iterable[str], direct: str) -> float | None:
+    """The probability the model gave `direct` as the first call's name: the summed probability
+    of the top tokens at that position that begin `direct` and no other offered name. None when
+    the reply has no name position or the server sent no log-probabilities.
+
+    `before` is the reply's start that the server did not generate (the prefill)."""
+    others = [n for n in names if n != direct]
+    text = before
+    for token in _field(logprobs, "content") or []:
+        if _NAME_STARTS.search(text):
+            share = 0.0
+            for top in _field(token, "top_logprobs") or []:
+                piece = str(_field(top, "token") or "")
+                if piece and direct.startswith(piece) and not any(n.startswith(piece) for n in others):
+                    share += math.exp(float(_field(top, "logprob")))
+            return round(min(share, 1.0), 4)
+        text += str(_field(token, "token") or "")
+    return None
+
+
+def direct_name(taken: Iterable[str]) -> str:
     """The name of the answer-directly tool, made unique if a user's tool already has it."""
-    names = {s.name for s in specs}
+    names = set(taken)
     name = DIRECT_TOOL
     while name in names:
         name += "_"
@@ -106,7 +144,7 @@ def _openai_tools(specs: Iterable[ToolSpec]) -> list[dict[str, Any]]:
 
 
 def _direct_spec(specs: list[ToolSpec]) -> ToolSpec:
-    return ToolSpec(direct_name(specs), DIRECT_DESCRIPTION, {"type": "object", "properties": {}})
+    return ToolSpec(direct_name(s.name for s in specs), DIRECT_DESCRIPTION, {"type": "object", "properties": {}})
 
 
 def conversation_turns(conversation: str) -> list[dict[str, str]]:
@@ -255,10 +293,12 @@ def _import_litellm_once() -> None:
 class NativeToolAdapter(dspy.Adapter):
     def __init__(
         self, direct: bool = True, constrain: Constrain | bool = "grammar", demo_mode: DemoMode = "examples",
-        prefill: bool = False,
+        prefill: bool = False, abstain: float | None = None,
     ) -> None:
         super().__init__()
         self.direct, self.prefill = direct, prefill
+        # Without the answer-directly tool there is no name whose probability could be read.
+        self.abstain = abstain if direct else None
         self.constrain: Constrain = as_constrain(constrain)
         self.demo_mode: DemoMode = demo_mode
 
@@ -295,6 +335,8 @@ class NativeToolAdapter(dspy.Adapter):
         if self._prefills(signature):
             messages.append({"role": "assistant", "content": PREFILL})
         extra: dict[str, Any] = {}
+        if self.abstain is not None:
+            extra |= {"logprobs": True, "top_logprobs": TOP_LOGPROBS}
         if self.constrain == "schema":
             schema = response_schema(offered, reasoning)
             extra["response_format"] = {"type": "json_schema", "json_schema": {"name": "tool_calls", "schema": schema}}
@@ -305,7 +347,10 @@ class NativeToolAdapter(dspy.Adapter):
             return messages, [], extra
         return messages, _openai_tools(offered), extra
 
-    def parse_output(self, signature: type[dspy.Signature], output: Any, direct: str = DIRECT_TOOL) -> dict[str, Any]:
+    def parse_output(self, signature: type[dspy.Signature], output: Any, direct: str = DIRECT_TOOL,
+                     names: Iterable[str] = ()) -> dict[str, Any]:  # fmt: skip
+        """The reply as `tool_calls` (and `reasoning`); `names` are the offered tools' names, read
+        when `abstain` is set."""
         text = str((output.get("text") if isinstance(output, dict) else output) or "")
         provider_calls = output.get("tool_calls") if isinstance(output, dict) else None
         calls: list[dict[str, Any]] = []
@@ -329,23 +374,33 @@ class NativeToolAdapter(dspy.Adapter):
                         calls.append({"name": item["name"], "args": item.get("arguments", item.get("args", {}))})
             else:  # a reply in another shape: fenced JSON, `<tool_call>` tags
                 calls = parse_content_calls(text)
+        p_direct = None
+        if self.abstain is not None and isinstance(output, dict) and output.get("logprobs") is not None:
+            # The log-probabilities are of generated tokens only: after the prefill, when one was
+            # sent, whether or not the server repeats it in the text.
+            before = PREFILL if self._prefills(signature) else ""
+            p_direct = direct_probability(output["logprobs"], before, [*names, direct], direct)
+            if p_direct is not None and p_direct >= self.abstain:
+                calls = []
         calls = [c for c in calls if c["name"] != direct]  # "answer directly" is the no-call answer
-        value: dict[str, Any] = {"tool_calls": ToolCalls.from_dict_list(calls)}
+        value: dict[str, Any] = {"tool_calls": ToolCalls.from_dict_list(calls), "direct_probability": p_direct}
         if "reasoning" in signature.output_fields:
             value["reasoning"] = reasoning
         return value
 
     def _schema_twin(self) -> NativeToolAdapter:
         return NativeToolAdapter(direct=self.direct, constrain="schema", demo_mode=self.demo_mode,
-                                 prefill=self.prefill)
+                                 prefill=self.prefill, abstain=self.abstain)
 
     def _request(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
-    ) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], str, list[str]]:
+        """(messages, request fields, the answer-directly tool's name, the offered tools' names)."""
         messages, tools, extra = self.format_native(signature, demos, inputs)
         if "grammar" in extra:
             _import_litellm_once()
-        return messages, ({"tools": tools} if tools else {}) | extra, direct_name(parse_rendered(str(inputs["tools"])))
+        names = [s.name for s in parse_rendered(str(inputs["tools"]))]
+        return messages, ({"tools": tools} if tools else {}) | extra, direct_name(names), names
 
     def __call__(
         self,
@@ -355,7 +410,7 @@ class NativeToolAdapter(dspy.Adapter):
         demos: list[dict[str, Any]],
         inputs: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        messages, kwargs, direct = self._request(signature, demos, inputs)
+        messages, kwargs, direct, names = self._request(signature, demos, inputs)
         try:
             with adapter_message_call(lm, messages):  # DSPy 3.4's own adapters send message dicts the same way
                 outputs = lm(messages=messages, **kwargs, **lm_kwargs)
@@ -365,10 +420,10 @@ class NativeToolAdapter(dspy.Adapter):
             # A grammar request goes through DSPy's LiteLLM engine; when it fails (a server that
             # refuses the grammar, or is down) ask once more with the server's JSON-schema
             # constraint on DSPy's native engine, whose errors name the cause.
-            messages, kwargs, direct = self._schema_twin()._request(signature, demos, inputs)
+            messages, kwargs, direct, names = self._schema_twin()._request(signature, demos, inputs)
             with adapter_message_call(lm, messages):
                 outputs = lm(messages=messages, **kwargs, **lm_kwargs)
-        return [self.parse_output(signature, o, direct) for o in outputs]
+        return [self.parse_output(signature, o, direct, names) for o in outputs]
 
     async def acall(
         self,
@@ -378,14 +433,14 @@ class NativeToolAdapter(dspy.Adapter):
         demos: list[dict[str, Any]],
         inputs: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        messages, kwargs, direct = self._request(signature, demos, inputs)
+        messages, kwargs, direct, names = self._request(signature, demos, inputs)
         try:
             with adapter_message_call(lm, messages):
                 outputs = await lm.acall(messages=messages, **kwargs, **lm_kwargs)
         except Exception:
             if "grammar" not in kwargs:
                 raise
-            messages, kwargs, direct = self._schema_twin()._request(signature, demos, inputs)
+            messages, kwargs, direct, names = self._schema_twin()._request(signature, demos, inputs)
             with adapter_message_call(lm, messages):
                 outputs = await lm.acall(messages=messages, **kwargs, **lm_kwargs)
-        return [self.parse_output(signature, o, direct) for o in outputs]
+        return [self.parse_output(signature, o, direct, names) for o in outputs]

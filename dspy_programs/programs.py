@@ -60,16 +60,21 @@ class ToolSelector(dspy.Module):
         # Dev sample (README): exact tool set 0.583 with the prefill vs 0.517 without, p50 6.1 s vs
         # 15.9 s (the unprompted reply is fenced, pretty-printed JSON: twice the tokens).
         prefill: bool = True,
+        # The probability of `answer_directly` at which the selector answers directly whatever the
+        # model ranked first (native_adapter.py); chosen on train rows by `optimize --abstain`.
+        abstain: float | None = None,
     ) -> None:
         super().__init__()
         self.adapter_name: AdapterName = adapter
         self.reasoning, self.direct, self.demo_mode, self.prefill = reasoning, direct, demo_mode, prefill
+        self.abstain = abstain
         self.constrain: Constrain = as_constrain(constrain)
         self.select = dspy.ChainOfThought(SelectTools) if reasoning else dspy.Predict(SelectTools)
 
     def config(self) -> dict[str, Any]:
         return {"adapter": self.adapter_name, "reasoning": self.reasoning, "direct": self.direct,
-                "constrain": self.constrain, "demo_mode": self.demo_mode, "prefill": self.prefill}  # fmt: skip
+                "constrain": self.constrain, "demo_mode": self.demo_mode, "prefill": self.prefill,
+                "abstain": self.abstain}  # fmt: skip
 
     def forward(
         self,
@@ -118,7 +123,8 @@ class ToolSelector(dspy.Module):
             specs = parse_rendered(rendered)
         calls, rejected = validate_calls(raw, specs)
         return dspy.Prediction(
-            tool_calls=pred.tool_calls, calls=calls, rejected=rejected, reasoning=getattr(pred, "reasoning", "")
+            tool_calls=pred.tool_calls, calls=calls, rejected=rejected, reasoning=getattr(pred, "reasoning", ""),
+            direct_probability=getattr(pred, "direct_probability", None),
         )
 
 

@@ -28,7 +28,7 @@ import dspy
 
 from dspy_programs.programs import ADAPTERS, ToolSelector
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
-from offline import data
+from offline import calibrate, data
 from offline.metrics import critique_metric, selection_metric
 from runtime.bootstrap import configure
 from runtime.models import dspy_lm, endpoint
@@ -75,8 +75,8 @@ TASKS: dict[str, Task] = {
 
 
 def interleave(examples: list[dspy.Example], stratum: Callable[[dspy.Example], str],
-               rng: random.Random) -> list[dspy.Example]:  # fmt: skip
-    """Shuffle, then take one example of each stratum in turn until all are used."""
+               rng: random.Random, weight: Callable[[str], int] = lambda key: 1) -> list[dspy.Example]:  # fmt: skip
+    """Shuffle, then take `weight(stratum)` examples of each stratum in turn until all are used."""
     shuffled = list(examples)
     rng.shuffle(shuffled)
     groups: dict[str, list[dspy.Example]] = {}
@@ -86,8 +86,8 @@ def interleave(examples: list[dspy.Example], stratum: Callable[[dspy.Example], s
     out: list[dspy.Example] = []
     while any(groups.values()):
         for key in order:
-            if groups[key]:
-                out.append(groups[key].pop(0))
+            taken, groups[key] = groups[key][: weight(key)], groups[key][weight(key) :]
+            out += taken
     return out
 
 
@@ -180,6 +180,7 @@ class Outcome:
     parts: dict[str, Any]
     compile_seconds: float
     compile_calls: int
+    calibration: dict[str, Any] | None = None  # --abstain: the thresholds tried on train rows
 
 
 def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -210,7 +211,10 @@ def load_splits(program_name: str, task: Task, args: argparse.Namespace) -> tupl
     train = task.examples("train")
     # Optimizers walk the train set in order and keep the first demonstrations that pass: a
     # seeded shuffle, then categories taken in turn, so those first demos cover every kind.
-    train = interleave(train, task.stratum, random.Random(args.seed))[: args.train_limit or None]
+    # --none-weight N (selector): N no-call examples per no-call stratum in each turn, so the
+    # first demos hold more ways of declining.
+    weight = (lambda key: args.none_weight if "-none-" in key else 1) if program_name == "selector" else (lambda key: 1)
+    train = interleave(train, task.stratum, random.Random(args.seed), weight)[: args.train_limit or None]
     dev_split = args.dev_split if program_name == "selector" else "dev"
     dev = task.examples(dev_split)[: args.dev_limit or None]
     if program_name == "selector" and args.dev_sample:
@@ -249,11 +253,30 @@ def optimize_and_score(student: dspy.Module, train: list[dspy.Example], dev: lis
                                   minibatch_full_eval_steps=args.full_eval_steps,
                                   data_aware_proposer=not args.no_data_aware)  # fmt: skip
         compiled = optimizer.compile(student, **compile_kwargs)
+        calibration = calibrate_abstention(compiled, train, lm, args) if args.abstain else None
         compile_seconds = round(time.perf_counter() - started, 1)
         compile_calls = meter.calls
         after = score(compiled, dev, task.metric, lm, args.threads)
         parts["after"] = dict(LAST_PARTS)
-    return Outcome(compiled, before, after, parts, compile_seconds, compile_calls)
+    return Outcome(compiled, before, after, parts, compile_seconds, compile_calls, calibration)
+
+
+def calibrate_abstention(compiled: dspy.Module, train: list[dspy.Example], lm: dspy.LM,
+                         args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+    """Set the selector's `abstain` threshold from the train rows it does not hold as demos."""
+    if not isinstance(compiled, ToolSelector) or not compiled.direct:
+        raise SystemExit("optimize: --abstain applies to the selector with its answer_directly tool")
+    held = {str(d.get("id")) for d in compiled.select.demos} if not compiled.reasoning else \
+        {str(d.get("id")) for d in compiled.select.predict.demos}  # type: ignore[attr-defined]
+    rows = [ex for ex in train if str(ex.get("id")) not in held][: args.abstain_rows or None]
+    started = time.perf_counter()
+    print(f"[optimize] abstain: measuring {len(rows)} train rows that are not demos", file=sys.stderr, flush=True)
+    threshold, table = calibrate.choose(calibrate.measure(compiled, rows, lm, args.threads))
+    compiled.abstain = threshold
+    print(f"[optimize] abstain: threshold {threshold} (train exact {table[0]['exact_tool_set']} as it is)",
+          file=sys.stderr, flush=True)  # fmt: skip
+    return {"threshold": threshold, "rows": len(rows), "seconds": round(time.perf_counter() - started, 1),
+            "table": table}  # fmt: skip
 
 
 def describe(program_name: str, args: argparse.Namespace, slug: str, train: list[dspy.Example],
@@ -267,7 +290,8 @@ def describe(program_name: str, args: argparse.Namespace, slug: str, train: list
                                                      "train_limit", "dev_limit", "dev_sample", "val_limit",
                                                      "num_candidates",
                                                      "num_trials", "minibatch_size", "full_eval_steps",
-                                                     "max_metric_calls", "tag", "init_from")},
+                                                     "max_metric_calls", "tag", "init_from", "abstain", "none_weight",
+                                                     "abstain_rows")},
         "dev_split": args.dev_split, "dev_score_parts": outcome.parts,
         "compile_wall_seconds": outcome.compile_seconds, "compile_lm_calls": outcome.compile_calls,
         "model": slug, "dspy_version": dspy.__version__,
@@ -280,6 +304,8 @@ def describe(program_name: str, args: argparse.Namespace, slug: str, train: list
     if isinstance(compiled, ToolSelector):
         meta["adapter"] = compiled.adapter_name
         meta["selector_config"] = compiled.config()
+        if outcome.calibration:
+            meta["abstain_calibration"] = outcome.calibration
         meta["instructions"] = compiled.select.predict.signature.instructions if compiled.reasoning \
             else compiled.select.signature.instructions  # type: ignore[attr-defined]
     return meta
@@ -343,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="selector demos: worked examples with their own tools, or earlier turns")
     parser.add_argument("--no-prefill", dest="prefill", action="store_false",
                         help="selector: let the model start its reply (default: started as compact JSON)")
+    parser.add_argument("--abstain", action="store_true",
+                        help="selector: after compiling, choose on train rows (not demos) the answer_directly "
+                             "probability at which it answers directly (offline/calibrate.py)")
+    parser.add_argument("--none-weight", type=int, default=1,
+                        help="selector: no-call examples taken per no-call stratum in each turn of the train order")
+    parser.add_argument("--abstain-rows", type=int, default=0, help="--abstain: only the first N such rows")
     parser.add_argument("--init-from", default="", help="start from the saved variant <program>-NAME")
     parser.add_argument("--tag", default="", help="suffix of the variant's file name (selector-<optimizer>-<tag>)")
     parser.add_argument("--dev-split", default="dev", choices=["dev", "dev-unseen"], help="what to score on")

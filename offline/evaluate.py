@@ -89,7 +89,14 @@ def native_variant(model: str | None, parallel: bool = True) -> Variant:
 
 
 def _flag(value: str) -> Any:
-    return {"1": True, "true": True, "0": False, "false": False}.get(value.lower(), value)
+    """A `zs:` option's value: a flag, a number (abstain=0.2) or a name."""
+    flag = {"1": True, "true": True, "0": False, "false": False}.get(value.lower())
+    if flag is not None:
+        return flag
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def zero_shot_variant(spec: str, lm: dspy.LM) -> Variant:
@@ -107,6 +114,8 @@ def describe(program: ToolSelector) -> str:
              {"grammar": "grammar", "schema": "JSON schema", "none": "unconstrained"}[program.constrain]]  # fmt: skip
     if program.prefill:
         parts.append("prefilled reply")
+    if program.abstain is not None:
+        parts.append(f"answers directly at p >= {program.abstain}")
     return f"({', '.join(parts)})"
 
 

@@ -9,7 +9,10 @@ script follows simple rules written into the question:
   with results already gathered it calls nothing more;
 - the synthesizer echoes the tool results (with `#vague` in the question it answers with no
   figure, so a draft built on passages or records goes to the critic model);
-- the critic answers `accept`, unless the question contains `#refine` or `#more`.
+- the critic answers `accept`, unless the question contains `#refine` or `#more`;
+- asked for log-probabilities, the selector gives `answer_directly` probability 0.02 beside
+  the first call's name, or 0.3 with `#unsure` in the question (a model that would rather not
+  call the tool it ranked first).
 Two rules play a misbehaving model, for security tests:
 - `!call name{json}` in the question is called whether or not `name` is offered (a model
   that ignores its tool list);
@@ -21,13 +24,15 @@ Two rules play a misbehaving model, for security tests:
 from __future__ import annotations
 
 import json
+import math
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import dspy
 from dspy.clients.engines.dummy_engine import AsyncDummyEngine, DummyEngine
-from dspy.lm15 import Message, Response, TextPart, Usage
+from dspy.lm15 import Message, Response, TextPart, TokenLogprob, TopLogprob, Usage
 from dspy.utils.dummies import DummyLM
 
 from dspy_programs.native_adapter import NO_TOOL_REPLY, tools_in_system
@@ -134,6 +139,22 @@ def _tool_dicts(tools: Any) -> list[dict[str, Any]]:
     return out
 
 
+def reply_logprobs(reply: str, question: str) -> tuple[TokenLogprob, ...]:
+    """The reply in three tokens (up to the first name, the name, the rest), the name's scored
+    beside "answer" (the start of `answer_directly`)."""
+    head, found, rest = reply.partition('"name": "')
+    if not found:
+        return (TokenLogprob(token=reply, logprob=0.0, top=()),)
+    name, quote, tail = rest.partition('"')
+    p_direct = 0.3 if "#unsure" in question else 0.02
+    direct_start = "answer"  # the first token of answer_directly
+    top = (TopLogprob(token=name, logprob=math.log(1 - p_direct)),
+           TopLogprob(token=direct_start, logprob=math.log(p_direct)))  # fmt: skip
+    return (TokenLogprob(token=head + found, logprob=0.0, top=()),
+            TokenLogprob(token=name, logprob=math.log(1 - p_direct), top=top),
+            TokenLogprob(token=quote + tail, logprob=0.0, top=()))  # fmt: skip
+
+
 class _ScriptEngine(DummyEngine):
     tools: list[dict[str, Any]]
 
@@ -141,6 +162,7 @@ class _ScriptEngine(DummyEngine):
         super().__init__(owner)
         self.tools = []
         self.selector = False
+        self._local = threading.local()  # the last selector reply, per thread (threaded evaluations)
 
     def complete(self, request: Any) -> Any:
         self.tools = _tool_dicts(getattr(request, "tools", ()))
@@ -150,7 +172,13 @@ class _ScriptEngine(DummyEngine):
     def complete_legacy(self, lm: Any, request: Any, **context: Any) -> Any:
         self.tools = _tool_dicts(request.get("tools") if isinstance(request, dict) else None)
         self.selector = bool(self.tools) or (isinstance(request, dict) and "grammar" in request)
-        return super().complete_legacy(lm, request, **context)
+        result = super().complete_legacy(lm, request, **context)
+        if isinstance(request, dict) and request.get("logprobs") and getattr(self._local, "last", None):
+            # DummyEngine drops log-probabilities; a server asked for them sends them.
+            from dspy.clients.call_result import CallResult
+
+            return CallResult.native(self._local.last, logprobs=True)
+        return result
 
     def _complete_messages(self, messages: list[dict[str, Any]]) -> Any:
         owner: ScriptedLM = self.owner
@@ -158,13 +186,17 @@ class _ScriptEngine(DummyEngine):
         if self.selector:
             fields = native_selector_fields(messages, self.tools)
             owner.calls.append(("selector", fields))
-            return Response(id=None, model="dummy", finish_reason="stop",
-                            message=Message.assistant([TextPart(native_reply(owner.script("selector", fields)))]),
-                            usage=Usage(input_tokens=0, output_tokens=0, total_tokens=0))  # fmt: skip
+            reply = native_reply(owner.script("selector", fields))
+            self._local.last = Response(id=None, model="dummy", finish_reason="stop",
+                                        message=Message.assistant([TextPart(reply)]),
+                                        usage=Usage(input_tokens=0, output_tokens=0, total_tokens=0),
+                                        logprobs=reply_logprobs(reply, fields["question"]))  # fmt: skip
+            return self._local.last
         role = role_of(system)
         fields = input_fields(messages[-1]["content"])
         owner.calls.append((role, fields))
         owner.answers = {"": owner.script(role, fields)}
+        self._local.last = None
         return super()._complete_messages(messages)
 
 

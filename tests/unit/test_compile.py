@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +41,7 @@ def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: Script
     demos = state["select"]["demos"]
     assert len(demos) == 2 and all("question" in d and "tool_calls" in d and "tools" in d for d in demos)
     assert meta["selector_config"] == {"adapter": "native", "reasoning": False, "direct": True, "constrain": "none",
-                                       "demo_mode": "examples", "prefill": True}  # fmt: skip
+                                       "demo_mode": "examples", "prefill": True, "abstain": None}  # fmt: skip
     program, how = load_program("selector", slug, tmp_path)
     assert how == "compiled (labeled)"
     assert len(program.select.demos) == 2  # type: ignore[attr-defined]
@@ -201,3 +203,84 @@ def test_the_first_labeled_demos_include_a_near_miss_answered_with_no_call() -> 
     assert {compile_step.selection_stratum(ex) for ex in first} == strata
     assert any(ex.category == "near_miss" and not ex.expected_calls for ex in first)
     assert any(ex.category == "near_miss" and ex.expected_calls for ex in first)
+
+
+def test_a_none_weight_takes_that_many_no_call_examples_per_no_call_stratum_in_each_turn() -> None:
+    from offline import data
+
+    examples = data.selection_examples("train")
+    stratum = compile_step.selection_stratum
+    plain = compile_step.interleave(examples, stratum, random.Random(2026))
+    weighted = compile_step.interleave(examples, stratum, random.Random(2026), lambda k: 2 if "-none-" in k else 1)
+    assert sorted(ex.id for ex in weighted) == sorted(ex.id for ex in examples)  # every example, once
+    strata = {stratum(ex) for ex in examples}
+    none_rows = {s: sum(stratum(ex) == s for ex in examples) for s in strata if "-none-" in s}
+    first_turn = len(strata) + sum(min(n, 2) - 1 for n in none_rows.values())
+    counts = {s: sum(stratum(ex) == s for ex in weighted[:first_turn]) for s in strata}
+    assert counts == {s: min(none_rows.get(s, 1), 2) for s in strata}
+    assert sum(not ex.expected_calls for ex in weighted[:first_turn]) > sum(not ex.expected_calls for ex in plain[:13])
+
+
+def _logprobs(tokens: list[tuple[str, list[tuple[str, float]]]]) -> dict[str, Any]:
+    """An OpenAI-style `logprobs` object: each token with its top alternatives (token, probability)."""
+    return {"content": [{"token": t, "logprob": 0.0,
+                         "top_logprobs": [{"token": a, "logprob": math.log(p)} for a, p in top]}
+                        for t, top in tokens]}  # fmt: skip
+
+
+def test_the_answer_directly_probability_is_read_at_the_first_name_and_acted_on_above_the_threshold() -> None:
+    from dspy_programs.native_adapter import PREFILL, TOP_LOGPROBS, NativeToolAdapter, direct_probability
+    from dspy_programs.signatures import SelectTools
+
+    names = ["search_knowledge", "calculator", "answer_directly"]
+    # The server returns the continuation of the prefill: its first token is the name's start.
+    continuation = _logprobs([("search", [("search", 0.6), ("answer", 0.3), ("calculator", 0.1)]),
+                              ('_knowledge", "arguments": {"query": "capital of France"}}]}', [])])  # fmt: skip
+    assert direct_probability(continuation, PREFILL, names, "answer_directly") == 0.3
+    # A whole reply (no prefill): the name position is found after `"name": "`.
+    whole = _logprobs([('{"calls": [{"name": "', []), ("search", [("search", 0.8), ("answer", 0.2)])])
+    assert direct_probability(whole, "", names, "answer_directly") == 0.2
+    # A token that also starts a user's tool name counts for neither.
+    assert direct_probability(whole, "", [*names, "answer_faq"], "answer_directly") == 0.0
+    assert direct_probability(_logprobs([("{}", [])]), "", names, "answer_directly") is None
+
+    inputs = {"question": "What is the capital of France?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE}
+    _, _, plain = NativeToolAdapter(constrain="none", prefill=True).format_native(SelectTools, [], inputs)
+    adapter = NativeToolAdapter(constrain="none", prefill=True, abstain=0.25)
+    _, _, extra = adapter.format_native(SelectTools, [], inputs)
+    assert not plain and extra == {"logprobs": True, "top_logprobs": TOP_LOGPROBS}
+    text = 'search_knowledge", "arguments": {"query": "capital of France"}}]}'
+    for p_direct, calls in ((0.3, []), (0.2, ["search_knowledge"])):
+        reply = {"text": text, "logprobs": _logprobs([("search", [("search", 1 - p_direct), ("answer", p_direct)])])}
+        parsed = adapter.parse_output(SelectTools, reply, names=names[:2])
+        assert [c.name for c in parsed["tool_calls"].tool_calls] == calls and parsed["direct_probability"] == p_direct
+    # Without the answer-directly tool there is nothing to read, so nothing is asked for.
+    assert NativeToolAdapter(direct=False, abstain=0.25).abstain is None
+
+
+def test_the_abstain_threshold_is_the_best_on_the_measured_rows_and_none_when_nothing_beats_the_program() -> None:
+    from offline.calibrate import Probe, choose
+
+    call = [{"name": "search_knowledge", "args": {"query": "x"}}]
+    probes = [Probe([], call, 0.3), Probe([], call, 0.12), Probe(call, call, 0.04), Probe(call, call, 0.2)]
+    threshold, table = choose(probes)
+    assert table[0]["threshold"] is None and table[0]["exact_tool_set"] == 0.5  # the program as it is
+    # 0.25 and 0.3 turn the first row right (0.75); 0.15..0.2 also the second but break the last: the highest wins.
+    assert threshold == 0.3 and max(r["exact_tool_set"] for r in table) == 0.75
+    assert choose([Probe(call, call, 0.2), Probe([], [], None)])[0] is None
+
+
+def test_optimize_abstain_measures_the_rows_that_are_not_demos_and_saves_the_threshold(
+    lm: ScriptedLM, tmp_path: Path
+) -> None:
+    assert compile_step.main([*compile_args(tmp_path, "labeled"), "--abstain", "--no-activate", "--tag", "a"]) == 0
+    slug = next(tmp_path.iterdir()).name
+    meta = json.loads((tmp_path / slug / "variants" / "selector-labeled-a.meta.json").read_text())
+    calibration = meta["abstain_calibration"]
+    assert calibration["rows"] == 12 - 2  # train minus the two demos
+    assert meta["selector_config"]["abstain"] == calibration["threshold"]
+    assert sum(role == "selector" for role in lm.roles()) >= calibration["rows"]
+    from dspy_programs.programs import ToolSelector, selector_kwargs
+
+    loaded = ToolSelector(**selector_kwargs(meta))
+    assert loaded.abstain == calibration["threshold"]
