@@ -223,15 +223,18 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [r["variant"] for r in rows]
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(rows) + 1.5))
+    # The variant's name without its options (the table has them): long labels squeeze the bars.
+    names = [r["variant"].split(" (")[0] for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.7 * len(rows) + 1.6))
     y = range(len(rows))
-    ax.barh([i + 0.2 for i in y], [r["exact_tool_set"] for r in rows], height=0.4, label="exact tool set")
-    ax.barh([i - 0.2 for i in y], [r["argument_accuracy"] for r in rows], height=0.4, label="arguments")
+    for offset, key, label in ((0.2, "exact_tool_set", "exact tool set"), (-0.2, "argument_accuracy", "arguments")):
+        bars = ax.barh([i + offset for i in y], [r[key] for r in rows], height=0.4, label=label)
+        ax.bar_label(bars, fmt="%.3f", padding=3, fontsize=8)
     ax.set_yticks(list(y), names)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("accuracy on the split")
-    ax.legend(loc="lower right")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel(f"accuracy on the split ({rows[0]['n'] if rows else 0} questions)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
     ax.set_title("Tool selection")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
