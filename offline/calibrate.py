@@ -22,7 +22,8 @@ import dspy
 
 from dspy_programs.native_adapter import MEASURE_ONLY
 from dspy_programs.programs import ToolSelector
-from offline.metrics import tool_set_exact
+from offline import data
+from offline.metrics import no_tool_precision_recall, tool_set_exact
 
 GRID = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
@@ -38,9 +39,7 @@ def measure(program: ToolSelector, examples: list[dspy.Example], lm: dspy.LM, th
     """The program's reply and its answer-directly probability for each example."""
     probe = copy.deepcopy(program)
     probe.abstain = MEASURE_ONLY
-    # Grouped by tool set, as `evaluate` runs: the server keeps each slot's prompt prefix
-    # (instructions, examples, tools) cached, and a prefix evaluated anew costs seconds.
-    examples = sorted(examples, key=lambda ex: (str(ex.get("toolset", "")), str(ex.get("id", ""))))
+    examples = sorted(examples, key=data.toolset_order)  # a prefix evaluated anew costs seconds
 
     def one(ex: dspy.Example) -> Probe:
         with dspy.context(lm=lm):
@@ -67,14 +66,13 @@ def measure(program: ToolSelector, examples: list[dspy.Example], lm: dspy.LM, th
 def scored(probes: list[Probe], threshold: float) -> dict[str, Any]:
     """Exact tool-set accuracy and no-tool precision/recall if replies at `threshold` or above say no tool."""
     predicted = [[] if p.p_direct is not None and p.p_direct >= threshold else p.predicted for p in probes]
-    exact = sum(tool_set_exact(p.expected, got) for p, got in zip(probes, predicted, strict=True))
-    said_none = [p for p, got in zip(probes, predicted, strict=True) if not got]
-    none_true = [got for p, got in zip(probes, predicted, strict=True) if not p.expected]
+    pairs = [(p.expected, got) for p, got in zip(probes, predicted, strict=True)]
+    precision, recall = no_tool_precision_recall(pairs)
     return {
         "threshold": None if threshold > 1 else threshold,
-        "exact_tool_set": round(exact / len(probes), 3) if probes else 0.0,
-        "no_tool_precision": round(sum(not p.expected for p in said_none) / len(said_none), 3) if said_none else None,
-        "no_tool_recall": round(sum(not got for got in none_true) / len(none_true), 3) if none_true else None,
+        "exact_tool_set": round(sum(tool_set_exact(e, got) for e, got in pairs) / len(pairs), 3) if pairs else 0.0,
+        "no_tool_precision": precision,
+        "no_tool_recall": recall,
     }
 
 

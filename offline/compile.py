@@ -266,8 +266,7 @@ def calibrate_abstention(compiled: dspy.Module, train: list[dspy.Example], lm: d
     """Set the selector's `abstain` threshold from the train rows it does not hold as demos."""
     if not isinstance(compiled, ToolSelector) or not compiled.direct:
         raise SystemExit("optimize: --abstain applies to the selector with its answer_directly tool")
-    held = {str(d.get("id")) for d in compiled.select.demos} if not compiled.reasoning else \
-        {str(d.get("id")) for d in compiled.select.predict.demos}  # type: ignore[attr-defined]
+    held = {str(d.get("id")) for _, predictor in compiled.named_predictors() for d in predictor.demos}
     rows = [ex for ex in train if str(ex.get("id")) not in held][: args.abstain_rows or None]
     started = time.perf_counter()
     print(f"[optimize] abstain: measuring {len(rows)} train rows that are not demos", file=sys.stderr, flush=True)

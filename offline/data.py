@@ -122,6 +122,12 @@ def selection_examples(
     return examples
 
 
+def toolset_order(ex: dspy.Example) -> tuple[bool, str, str]:
+    """Sort key grouping selection rows by tool set, the shipped tools first: run in this order, the
+    server keeps each slot's prompt prefix (instructions, examples, tools) cached."""
+    return ex.toolset != "shipped", str(ex.toolset), str(ex.id)
+
+
 def answer_rows(split: Split | None, root: Path = DATASETS_DIR) -> list[dict[str, Any]]:
     return [r for r in read_jsonl("answers.jsonl", root) if not split or r.get("split") == split]
 

@@ -32,7 +32,7 @@ from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.store import COMPILED_DIR
 from dspy_programs.tool_specs import parse_rendered
 from offline import data
-from offline.metrics import args_exact, tool_set_exact
+from offline.metrics import args_exact, no_tool_precision_recall, tool_set_exact
 from runtime.bootstrap import configure
 from runtime.models import chat_model, dspy_lm, endpoint
 from runtime.settings import get_settings
@@ -168,8 +168,7 @@ def run_variant(variant: Variant, examples: list[dspy.Example], threads: int) ->
 def summarize(variant: Variant) -> dict[str, Any]:
     outs = variant.outcomes
     n = len(outs)
-    no_tool_pred = [o for o in outs if not o.predicted]
-    no_tool_true = [o for o in outs if not o.expected]
+    precision, recall = no_tool_precision_recall((o.expected, o.predicted) for o in outs)
     by_cat: dict[str, list[Outcome]] = {}
     for o in outs:
         by_cat.setdefault(o.category, []).append(o)
@@ -178,10 +177,8 @@ def summarize(variant: Variant) -> dict[str, Any]:
         "n": n,
         "exact_tool_set": round(sum(o.exact for o in outs) / n, 3),
         "argument_accuracy": round(sum(o.args for o in outs) / n, 3),
-        "no_tool_precision": round(sum(not o.expected for o in no_tool_pred) / len(no_tool_pred), 3)
-        if no_tool_pred else None,
-        "no_tool_recall": round(sum(not o.predicted for o in no_tool_true) / len(no_tool_true), 3)
-        if no_tool_true else None,
+        "no_tool_precision": precision,
+        "no_tool_recall": recall,
         "lm_calls_per_example": round(sum(o.lm_calls for o in outs) / n, 2),
         "tokens_per_example": round(sum(o.tokens for o in outs) / n, 1),
         "latency_p50_s": round(statistics.median(o.seconds for o in outs), 2),
@@ -248,7 +245,7 @@ def evaluate_selector(args: argparse.Namespace, command: str) -> dict[str, list[
 
         examples = stratified_sample(examples, args.sample, args.seed)
     # Grouped by tool set: the server keeps each slot's prompt prefix (instructions, tools) cached.
-    examples.sort(key=lambda ex: (ex.toolset != "shipped", ex.toolset, ex.id))
+    examples.sort(key=data.toolset_order)
     lm = dspy_lm("selector", model=args.model)
     slug = endpoint("selector", model=args.model).slug
     variants: list[Variant] = []

@@ -106,6 +106,19 @@ def tool_set_exact(expected: Iterable[Mapping[str, Any]], predicted: Iterable[Ma
     return _names(expected) == _names(predicted)
 
 
+def no_tool_precision_recall(
+    pairs: Iterable[tuple[Sequence[Any], Sequence[Any]]],
+) -> tuple[float | None, float | None]:
+    """Of the (expected, predicted) pairs answered with no call, the share that needed none; of
+    those that needed none, the share answered with none (None where nothing was counted)."""
+    pairs = list(pairs)
+    said_none = [expected for expected, predicted in pairs if not predicted]
+    needed_none = [predicted for expected, predicted in pairs if not expected]
+    precision = round(sum(not e for e in said_none) / len(said_none), 3) if said_none else None
+    recall = round(sum(not p for p in needed_none) / len(needed_none), 3) if needed_none else None
+    return precision, recall
+
+
 def args_exact(expected: Sequence[Mapping[str, Any]], predicted: Sequence[Mapping[str, Any] | CheckedCall]) -> bool:
     """Tool set exact, and each expected call matched one-to-one by a predicted call with equal arguments."""
     if not tool_set_exact(expected, predicted):
