@@ -1,12 +1,13 @@
 """Serving choices for the embedded model, on the same questions in one run.
 
-    .venv/bin/python -m benchmarks.serving [--limit 12] [--loop on off]
+    .venv/bin/python -m benchmarks.serving [--limit 12] [--loop on off] [--split dev] [--configs 0 1]
 
 Each configuration gets fresh server processes on free ports (empty prompt caches: a first run),
-then the whole graph answers the first N questions of the answers test split in-process, LM
+then the whole graph answers the first N questions of an answers split in-process, LM
 cache off, critique loop on and/or off. Configurations:
 
 - `llama-server, 1 process, 4 slots` — the default (serving/local_model.py);
+- the same with flash attention as llama.cpp's `auto` sets it on the CPU (on);
 - `llama-server, 2 processes x 1 slot` — the old arrangement (selector alone) on the new engine;
 - `llama-cpp-python, 2 processes` — what the project served with before (needs the
   `compare-serving` extra: `.venv/bin/pip install -e '.[compare-serving]'`; skipped, and said so,
@@ -47,10 +48,13 @@ class Config:
     processes: int  # 1: every role on one server; 2: the selector alone on the first
     slots: int
     unified: bool = False
+    flash_attn: str = "off"
 
 
 CONFIGS = [
     Config("llama-server, 1 process, 4 slots, per-slot KV (default)", "llama-server", 1, 4),
+    Config("llama-server, 1 process, 4 slots, flash attention on (llama.cpp's auto)", "llama-server", 1, 4,
+           flash_attn="auto"),
     Config("llama-server, 1 process, 4 slots, unified KV", "llama-server", 1, 4, unified=True),
     Config("llama-server, 2 processes x 1 slot", "llama-server", 2, 1),
     Config("llama-cpp-python, 2 processes", "llama-cpp-python", 2, 1),
@@ -63,6 +67,7 @@ def start(config: Config, port: int, log: Path) -> subprocess.Popen[bytes]:
     if config.engine == "llama-server":
         tuned = settings.model_copy(update={"local_model_port": port, "local_model_slots": config.slots,
                                             "local_model_kv_unified": config.unified,
+                                            "local_model_flash_attn": config.flash_attn,
                                             "local_model_ctx": settings.local_model_ctx // 4 * config.slots})
         cmd = server_command(tuned, build_llama_server(settings), model)
     else:
@@ -113,16 +118,21 @@ def summarize(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.serving", description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=12, help="first N questions of the answers test split")
+    parser.add_argument("--limit", type=int, default=12, help="first N questions of the split")
     parser.add_argument("--loop", nargs="+", choices=["on", "off"], default=["off", "on"])
+    parser.add_argument("--split", choices=["dev", "test"], default="test", help="the answers split to ask from")
+    parser.add_argument("--configs", nargs="+", type=int, default=list(range(len(CONFIGS))),
+                        help="only these configurations (0 = the default, the baseline of the ratios)")
     args = parser.parse_args(argv)
+    if 0 not in args.configs:
+        parser.error("--configs must include 0, the default configuration the ratios are taken against")
     from langgraph.cache.memory import InMemoryCache
 
-    rows = data.answer_rows("test")[: args.limit]
+    rows = data.answer_rows(args.split)[: args.limit]
     logs = get_settings().model_dir
     results: list[dict[str, Any]] = []
     with demo_api() as api_url:
-        for config in CONFIGS:
+        for config in [CONFIGS[i] for i in args.configs]:
             if config.engine == "llama-cpp-python" and importlib.util.find_spec("llama_cpp") is None:
                 print(f"[serving] {config.name}: skipped (install the compare-serving extra)", file=sys.stderr)
                 results.append({"config": config.name, "skipped": "llama-cpp-python not installed"})
@@ -148,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in results
     ]  # fmt: skip
     markdown = "\n".join([
-        f"First {len(rows)} questions of the answers test split, in-process graph, LM cache off, fresh server "
+        f"First {len(rows)} questions of the answers {args.split} split, in-process graph, LM cache off, fresh server "
         "processes (empty prompt caches) for every configuration and loop setting.", "",
         md_table(["configuration", "critique loop", "accuracy", "p50 s", "p95 s", "max s", "LM calls / question",
                   "p50 / default's p50"], table),

@@ -43,6 +43,8 @@ MEANINGS: dict[str, str] = {
     "tokens after a changed middle part.",
     "local_model_cache_ram_mib": "`llama-server --cache-ram`: host RAM (MiB) for prompts evicted from the slots.",
     "local_model_threads": "CPU threads for the embedded model; 0 = all cores.",
+    "local_model_flash_attn": "`llama-server --flash-attn` (on, off, auto); off: on this CPU it slowed every token "
+    "of a long cached prompt (benchmarks/serving.py).",
     "model_dir": "Where the embedded model's weights are downloaded and verified.",
     "llama_server_dir": "Where `llama-server` is built once per machine (a folder per llama.cpp version).",
     "llama_server_bin": "Use this existing `llama-server` binary instead of building one.",

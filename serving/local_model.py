@@ -157,6 +157,7 @@ def server_command(settings: Settings, binary: Path, model_path: Path) -> list[s
         "--ctx-size", str(settings.local_model_ctx),
         "--cache-reuse", str(settings.local_model_cache_reuse),
         "--cache-ram", str(settings.local_model_cache_ram_mib),
+        "--flash-attn", settings.local_model_flash_attn,
         # The model's own Jinja chat template: tools are rendered as Qwen was trained to see them,
         # and its <tool_call> replies come back parsed in `tool_calls`.
         "--jinja",

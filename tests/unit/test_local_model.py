@@ -42,6 +42,9 @@ def test_one_llama_server_for_every_role_with_slots_and_prompt_cache(tmp_path: P
 
     assert value("--parallel") == "3" and value("--ctx-size") == "4096" and value("--port") == "9999"
     assert "--no-kv-unified" in cmd and "--jinja" in cmd and "--cache-reuse" in cmd
+    assert value("--flash-attn") == "off"  # llama.cpp's "auto" turns it on for the CPU, where it is slower
+    on = server_command(s.model_copy(update={"local_model_flash_attn": "on"}), tmp_path, tmp_path)
+    assert on[on.index("--flash-attn") + 1] == "on"
     assert "--kv-unified" in server_command(s.model_copy(update={"local_model_kv_unified": True}), tmp_path, tmp_path)
     assert s.local_base_url() == "http://127.0.0.1:9999/v1"
 
