@@ -35,7 +35,7 @@ from typing import Any
 from benchmarks._common import md_table, pct, ratio, write_results
 from offline import data
 from offline.evaluate_answers import demo_api, run_variant
-from runtime.settings import get_settings
+from runtime.settings import FlashAttn, get_settings
 from serving.llama_server import build as build_llama_server
 from serving.local_model import MODELS, fetch, server_command, server_ready
 from testkit.server import free_port
@@ -48,7 +48,7 @@ class Config:
     processes: int  # 1: every role on one server; 2: the selector alone on the first
     slots: int
     unified: bool = False
-    flash_attn: str = "off"
+    flash_attn: FlashAttn | None = None  # None: as configured (LOCAL_MODEL_FLASH_ATTN)
 
 
 CONFIGS = [
@@ -65,9 +65,10 @@ def start(config: Config, port: int, log: Path) -> subprocess.Popen[bytes]:
     settings = get_settings()
     model = fetch(MODELS[settings.local_model], settings.model_dir)
     if config.engine == "llama-server":
+        flash_attn = config.flash_attn or settings.local_model_flash_attn
         tuned = settings.model_copy(update={"local_model_port": port, "local_model_slots": config.slots,
                                             "local_model_kv_unified": config.unified,
-                                            "local_model_flash_attn": config.flash_attn,
+                                            "local_model_flash_attn": flash_attn,
                                             "local_model_ctx": settings.local_model_ctx // 4 * config.slots})
         cmd = server_command(tuned, build_llama_server(settings), model)
     else:

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 Role = Literal["selector", "synthesizer", "critic", "refiner"]
+FlashAttn = Literal["on", "off", "auto"]  # llama-server --flash-attn
 ROLES: tuple[Role, ...] = get_args(Role)
 
 
@@ -62,7 +63,7 @@ class Settings(BaseSettings):
     # llama-server's --flash-attn. Off by default: its "auto" turns it on for the CPU, where it made
     # each token cost more the longer the cached prompt (selector, ~3,100 tokens: 121 ms per
     # generated token and 54 ms per prompt token with it, 99 and 28 ms without; benchmarks/serving.py).
-    local_model_flash_attn: Literal["on", "off", "auto"] = "off"
+    local_model_flash_attn: FlashAttn = "off"
     model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "models")
     # The llama-server binary: built once per machine into LLAMA_SERVER_DIR (serving/llama_server.py),
     # or an existing build named by LLAMA_SERVER_BIN.
