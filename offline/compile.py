@@ -226,7 +226,8 @@ def build_student(program_name: str, slug: str, args: argparse.Namespace) -> dsp
     kwargs: dict[str, Any] = {}
     if program_name == "selector":
         kwargs = {"adapter": args.adapter, "reasoning": args.reasoning, "direct": not args.no_direct,
-                  "constrain": args.constrain, "demo_mode": args.demo_mode, "prefill": args.prefill}  # fmt: skip
+                  "constrain": args.constrain, "demo_mode": args.demo_mode, "prefill": args.prefill,
+                  "reply": args.reply, "example_tools": args.example_tools}  # fmt: skip
     student = build(program_name, **kwargs)
     if args.init_from:  # start from a saved variant (e.g. GEPA's instructions on top of labeled demos)
         student.load(str(Path(args.out) / slug / "variants" / f"{program_name}-{args.init_from}.json"))
@@ -368,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="selector demos: worked examples with their own tools, or earlier turns")
     parser.add_argument("--no-prefill", dest="prefill", action="store_false",
                         help="selector: let the model start its reply (default: started as compact JSON)")
+    parser.add_argument("--reply", choices=["calls", "keyed"], default="calls",
+                        help='selector: the reply\'s shape: {"calls": [{"name": ..., "arguments": ...}]} or, '
+                             'fewer tokens, [{"<name>": {<arguments>}}] (dspy_programs/native_adapter.py)')
+    parser.add_argument("--example-tools", choices=["described", "signatures"], default="signatures",
+                        help="selector: write each worked example's own tool list with the first sentence of "
+                             "each description, or the signatures alone (a shorter prompt)")
     parser.add_argument("--abstain", action="store_true",
                         help="selector: after compiling, choose on train rows (not demos) the answer_directly "
                              "probability at which it answers directly (offline/calibrate.py)")

@@ -3,10 +3,12 @@
     evaluate --program selector --split test        # test: shipped tools + held-out tool sets
     evaluate --program selector --split dev --variants zero-shot zs:reasoning=1 native
     evaluate --program answers --split test --limit 40
+    evaluate --rescore benchmarks/results/selector-test-full-qwen2.5-coder-1.5b.json --results-dir /tmp/t
 
 Writes markdown and JSON under benchmarks/results/ and, for the selector, a PNG plot. For the
 selector the table is given for the whole split and for its parts: the shipped tools, and the
-tool sets held out of train (`<split>-unseen`), from the same run.
+tool sets held out of train (`<split>-unseen`), from the same run, each with a like-for-like
+latency table (the rows where a variant wrote as many calls as native tool calling).
 DSPy's `Evaluate` gives one score per program; we need latency, LM calls and tokens per
 example as well, so this runs its own (threaded) loop over the same metric functions.
 """
@@ -74,6 +76,9 @@ def dspy_variant(name: str, program: ToolSelector, lm: dspy.LM) -> Variant:
     return Variant(name, run)
 
 
+NATIVE = "native tool calling (bind_tools"
+
+
 def native_variant(model: str | None, parallel: bool = True) -> Variant:
     # 160 tokens hold four calls, or the start of a direct answer (the decision being measured);
     # a longer cap only adds the time of answer text to the no-call rows.
@@ -85,7 +90,7 @@ def native_variant(model: str | None, parallel: bool = True) -> Variant:
         calls, _ = native_select(llm, ex.question, specs, conversation_turns(ex.conversation), parallel, usage)
         return calls, 1, sum(usage.values())
 
-    return Variant(f"native tool calling (bind_tools{'' if parallel else ', one call'})", run)
+    return Variant(f"{NATIVE}{'' if parallel else ', one call'})", run)
 
 
 def _flag(value: str) -> Any:
@@ -114,6 +119,10 @@ def describe(program: ToolSelector) -> str:
              {"grammar": "grammar", "schema": "JSON schema", "none": "unconstrained"}[program.constrain]]  # fmt: skip
     if program.prefill:
         parts.append("prefilled reply")
+    if program.reply != "calls":
+        parts.append(f"{program.reply} reply")
+    if program.example_tools != "signatures":
+        parts.append(f"examples' tools {program.example_tools}")
     if program.abstain is not None:
         parts.append(f"answers directly at p >= {program.abstain}")
     return f"({', '.join(parts)})"
@@ -125,6 +134,9 @@ def compiled_variants(
     variants = []
     active = root / slug / "selector.json"
     active_state = active.read_text() if active.exists() else None
+    # The same demos with other options (a reply format, say) are another program.
+    active_config = selector_kwargs(json.loads(active.with_suffix(".meta.json").read_text())) \
+        if active.with_suffix(".meta.json").exists() else None  # fmt: skip
     for path in sorted((root / slug / "variants").glob("selector-*.json")):
         if path.name.endswith(".meta.json"):
             continue
@@ -134,7 +146,7 @@ def compiled_variants(
         meta = json.loads(path.with_suffix(".meta.json").read_text())
         program = ToolSelector(**selector_kwargs(meta))
         program.load(str(path))
-        mark = ", active" if active_state == path.read_text() else ""
+        mark = ", active" if active_state == path.read_text() and active_config == selector_kwargs(meta) else ""
         label = f"compiled: {name} {describe(program)[:-1]}, demos as {program.demo_mode}{mark})"
         variants.append(dspy_variant(label, program, lm))
     return variants
@@ -203,6 +215,34 @@ def markdown_table(rows: list[dict[str, Any]], command: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def like_for_like(variants: list[Variant]) -> list[dict[str, Any]]:
+    """Each variant's p50 beside native tool calling's on the rows where both wrote as many calls.
+    The plain p50 also counts work one side did and the other skipped (a two-part question's second
+    call, a follow-up's call): each call is ~20 generated tokens, about a second on a CPU."""
+    native = next((v for v in variants if v.name == NATIVE + ")"), None)
+    if native is None:
+        return []
+    theirs = {o.id: o for o in native.outcomes}
+    rows = []
+    for v in variants:
+        pairs = [(o, theirs[o.id]) for o in v.outcomes
+                 if v is not native and o.id in theirs and len(o.predicted) == len(theirs[o.id].predicted)]  # fmt: skip
+        if pairs:
+            rows.append({"variant": v.name, "rows": len(pairs), "of": len(v.outcomes),
+                         "p50_s": round(statistics.median(o.seconds for o, _ in pairs), 2),
+                         "native_p50_s": round(statistics.median(n.seconds for _, n in pairs), 2)})  # fmt: skip
+    return rows
+
+
+def like_for_like_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    lines = ["Like for like: the rows where the variant wrote as many calls as native tool calling.", "",
+             "| variant | rows | p50 s | native p50 s |", "|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {r['variant']} | {r['rows']} of {r['of']} | {r['p50_s']} | {r['native_p50_s']} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def subset(variant: Variant, keep: Callable[[Outcome], bool]) -> Variant:
     return Variant(variant.name, variant.run, [o for o in variant.outcomes if keep(o)])
 
@@ -265,33 +305,58 @@ def evaluate_selector(args: argparse.Namespace, command: str) -> dict[str, list[
         print(f"[evaluate] {variant.name} on {len(examples)} {args.split} examples", file=sys.stderr, flush=True)
         run_variant(variant, examples, args.threads)
         # Written after every variant, so a long run that is stopped keeps what it measured.
-        tables = write_results(args, command, slug, examples, variants[: i + 1], final=i == len(variants) - 1)
+        tables = write_results(args, command, slug, len(examples), variants[: i + 1],
+                               final=i == len(variants) - 1, dspy_cache=get_settings().dspy_cache)
     return tables
 
 
-def write_results(args: argparse.Namespace, command: str, slug: str, examples: list[dspy.Example],
-                  variants: list[Variant], final: bool) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+def write_results(args: argparse.Namespace, command: str, slug: str, n_examples: int, variants: list[Variant],
+                  final: bool, dspy_cache: bool) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
     tables: dict[str, list[dict[str, Any]]] = {}
+    paired: dict[str, list[dict[str, Any]]] = {}
     for part, keep in PARTS.items():
         parts = [subset(v, keep) for v in variants]
-        if parts and parts[0].outcomes and (part == "all" or len(parts[0].outcomes) < len(examples)):
+        if parts and parts[0].outcomes and (part == "all" or len(parts[0].outcomes) < n_examples):
             tables[part] = [summarize(v) for v in parts]
+            paired[part] = like_for_like(parts)
     stem = f"selector-{args.split}-{slug}"
     out = Path(args.results_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cache = "on" if get_settings().dspy_cache else "off"
+    cache = "on" if dspy_cache else "off"
     text = f"Command: `{command}` (LM cache {cache})\n\n" + "\n".join(
-        f"### {args.split}: {part}\n\n{markdown_table(rows, None)}" for part, rows in tables.items()
+        f"### {args.split}: {part}\n\n{markdown_table(rows, None)}\n{like_for_like_table(paired[part])}"
+        for part, rows in tables.items()
     )
     (out / f"{stem}.md").write_text(text)
     (out / f"{stem}.json").write_text(json.dumps(
         {"command": command, "split": args.split, "model": slug, "summary": tables["all"], "parts": tables,
-         "dspy_cache": get_settings().dspy_cache, "complete": final,
+         "like_for_like": paired,
+         "dspy_cache": dspy_cache, "complete": final,
          "outcomes": {v.name: [o.__dict__ for o in v.outcomes] for v in variants}}, indent=1) + "\n")  # fmt: skip
     plot(tables["all"], out / f"{stem}.png")
     if final:
         print(text)
     return tables
+
+
+def rescore(args: argparse.Namespace, path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The tables of an earlier run rebuilt from its JSON: its outcomes scored again by today's
+    metrics, no model call (tables added since, such as like for like, for a run already made)."""
+    saved = json.loads(path.read_text())
+
+    def not_run(ex: dspy.Example) -> tuple[list[Any], int, int]:
+        raise RuntimeError("a rescored variant is not run")
+
+    variants = []
+    for name, outs in saved["outcomes"].items():
+        outcomes = [Outcome(**o) for o in outs]
+        for o in outcomes:
+            o.exact, o.args = tool_set_exact(o.expected, o.predicted), args_exact(o.expected, o.predicted)
+        variants.append(Variant(name, not_run, outcomes))
+    args.split = saved["split"]
+    command = f"{saved['command']}`, tables rebuilt by `evaluate --rescore {path.name}"
+    return write_results(args, command, saved["model"], len(variants[0].outcomes), variants, final=True,
+                         dspy_cache=saved["dspy_cache"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,7 +381,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these compiled variants (e.g. labeled mipro gepa); default: all")
     parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR), help="where to write the tables and plot")
+    parser.add_argument("--rescore", type=Path, default=None,
+                        help="selector: rebuild the tables of an earlier run from its JSON (no model call)")
     args = parser.parse_args(argv)
+    if args.rescore:
+        rescore(args, args.rescore)
+        return 0
     configure()  # library defaults and the LM cache (runtime/bootstrap.py)
     command = "evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.program == "selector":

@@ -48,7 +48,10 @@ def role_and_fields(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
 def reply_for(body: dict[str, Any]) -> str:
     role, fields = role_and_fields(body)
     outputs = default_script(role, fields)
-    return native_reply(outputs) if body.get("tools") or body.get("grammar") else format_reply(outputs)
+    if not (body.get("tools") or body.get("grammar")):
+        return format_reply(outputs)
+    last = (body.get("messages") or [{}])[-1]
+    return native_reply(outputs, str(last.get("content", "")) if last.get("role") == "assistant" else "")
 
 
 # Chat requests answered by this process, per role (selector, synthesizer, ...): tests read it to

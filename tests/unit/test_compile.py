@@ -41,7 +41,8 @@ def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: Script
     demos = state["select"]["demos"]
     assert len(demos) == 2 and all("question" in d and "tool_calls" in d and "tools" in d for d in demos)
     assert meta["selector_config"] == {"adapter": "native", "reasoning": False, "direct": True, "constrain": "none",
-                                       "demo_mode": "examples", "prefill": True, "abstain": None}  # fmt: skip
+                                       "demo_mode": "examples", "prefill": True, "abstain": None,
+                                       "reply": "calls", "example_tools": "signatures"}  # fmt: skip
     program, how = load_program("selector", slug, tmp_path)
     assert how == "compiled (labeled)"
     assert len(program.select.demos) == 2  # type: ignore[attr-defined]
@@ -101,6 +102,35 @@ def test_evaluate_writes_a_table_for_zero_shot_and_each_compiled_variant(lm: Scr
     assert md.with_suffix(".png").stat().st_size > 0
 
 
+def test_like_for_like_pairs_rows_with_as_many_calls_and_rescore_rebuilds_the_tables(tmp_path: Path) -> None:
+    from offline.evaluate import NATIVE, Outcome, Variant, like_for_like
+
+    def outcome(i: int, calls: int, seconds: float) -> Outcome:
+        predicted = [{"name": "calculator", "args": {}}] * calls
+        return Outcome(id=f"r{i}", category="single", toolset="shipped", expected=predicted, predicted=predicted,
+                       exact=False, args=False, seconds=seconds, lm_calls=1, tokens=10)  # fmt: skip
+
+    def not_run(ex: Any) -> tuple[list[Any], int, int]:
+        raise AssertionError
+
+    native = Variant(NATIVE + ")", not_run, [outcome(1, 1, 2.0), outcome(2, 0, 1.0), outcome(3, 1, 4.0)])
+    compiled = Variant("compiled: x", not_run, [outcome(1, 1, 1.0), outcome(2, 2, 9.0), outcome(3, 1, 3.0)])
+    # Row r2 (two calls against none) is left out of both medians.
+    assert like_for_like([native, compiled]) == [
+        {"variant": "compiled: x", "rows": 2, "of": 3, "p50_s": 2.0, "native_p50_s": 3.0}]
+    assert like_for_like([compiled]) == []  # no native tool calling in the run: nothing to pair with
+
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps({"command": "evaluate --split dev", "split": "dev", "model": "m", "dspy_cache": False,
+                                 "outcomes": {v.name: [o.__dict__ for o in v.outcomes] for v in (native, compiled)}}))
+    assert evaluate_step.main(["--rescore", str(saved), "--results-dir", str(tmp_path / "out")]) == 0
+    rebuilt = json.loads((tmp_path / "out" / "selector-dev-m.json").read_text())
+    # The outcomes are scored again (the saved `exact` was False; expected equals predicted).
+    assert [row["exact_tool_set"] for row in rebuilt["summary"]] == [1.0, 1.0]
+    assert rebuilt["like_for_like"]["all"][0]["rows"] == 2 and rebuilt["dspy_cache"] is False
+    assert "tables rebuilt by `evaluate --rescore run.json" in (tmp_path / "out" / "selector-dev-m.md").read_text()
+
+
 def _spec_line(name: str, props: dict[str, object], required: list[str]) -> str:
     return json.dumps({"name": name, "description": f"{name} tool.",
                        "parameters": {"type": "object", "properties": props, "required": required}})  # fmt: skip
@@ -158,22 +188,73 @@ def test_provider_tool_calls_as_objects_are_parsed() -> None:
 
 
 def test_a_prefilled_reply_starts_as_compact_json_and_parses_with_or_without_the_prefix() -> None:
-    from dspy_programs.native_adapter import PREFILL, NativeToolAdapter
+    from dspy_programs.native_adapter import PREFILLS, NativeToolAdapter
     from dspy_programs.signatures import SelectTools
 
     inputs = {"question": "What weekday is 2026-03-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE}
     adapter = NativeToolAdapter(constrain="none", prefill=True)
     messages, tools, extra = adapter.format_native(SelectTools, [], inputs)
-    assert messages[-1] == {"role": "assistant", "content": PREFILL} and messages[-2]["role"] == "user"
+    assert messages[-1] == {"role": "assistant", "content": PREFILLS["calls"]} and messages[-2]["role"] == "user"
     assert [t["function"]["name"] for t in tools] == ["date_calculator", "answer_directly"] and not extra
     rest = 'date_calculator", "arguments": {"operation": "weekday", "date": "2026-03-01"}}]}'
-    for text in (rest, PREFILL + rest):  # a server may return the continuation only, or the whole reply
+    for text in (rest, PREFILLS["calls"] + rest):  # a server may return the continuation only, or the whole reply
         calls = adapter.parse_output(SelectTools, {"text": text})["tool_calls"].tool_calls
         expected = [("date_calculator", {"operation": "weekday", "date": "2026-03-01"})]
         assert [(c.name, c.args) for c in calls] == expected
     # With the grammar the reply is already compact and constrained: no prefill message is added.
     grammar_messages, _, _ = NativeToolAdapter(constrain="grammar", prefill=True).format_native(SelectTools, [], inputs)
     assert grammar_messages[-1]["role"] == "user"
+
+
+def test_the_keyed_reply_is_asked_for_shown_in_examples_and_parsed_in_either_format() -> None:
+    from dspy_programs.native_adapter import PREFILLS, NativeToolAdapter, direct_probability
+    from dspy_programs.programs import ToolSelector
+    from dspy_programs.signatures import SelectTools
+
+    inputs = {"question": "What weekday is 2026-03-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE}
+    demo = {"question": "Weekday of 2026-01-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE,
+            "tool_calls": [{"name": "date_calculator", "args": {"operation": "weekday", "date": "2026-01-01"}}]}
+    adapter = NativeToolAdapter(constrain="none", prefill=True, reply="keyed")
+    messages, _, _ = adapter.format_native(SelectTools, [demo], inputs)
+    assert messages[-1] == {"role": "assistant", "content": PREFILLS["keyed"]}
+    system = messages[0]["content"]
+    assert '[{"answer_directly": {}}] when no other tool is needed' in system
+    assert 'Reply: [{"date_calculator": {"operation": "weekday", "date": "2026-01-01"}}]' in system
+    expected = [("date_calculator", {"operation": "weekday", "date": "2026-03-01"})]
+    rest = 'date_calculator": {"operation": "weekday", "date": "2026-03-01"}}]'
+    calls_reply = ('{"calls": [{"name": "date_calculator", "arguments": '
+                   '{"operation": "weekday", "date": "2026-03-01"}}]}')
+    for text in (rest, PREFILLS["keyed"] + rest, calls_reply):  # continuation, whole reply, the other format
+        calls = adapter.parse_output(SelectTools, {"text": text})["tool_calls"].tool_calls
+        assert [(c.name, c.args) for c in calls] == expected
+    direct = adapter.parse_output(SelectTools, {"text": 'answer_directly": {}}]'})["tool_calls"].tool_calls
+    assert direct == []
+    # The name position of a keyed reply, for the answer-directly probability.
+    logprobs = _logprobs([("date", [("date", 0.7), ("answer", 0.3)])])
+    assert direct_probability(logprobs, PREFILLS["keyed"], ["date_calculator", "answer_directly"],
+                              "answer_directly", "keyed") == 0.3  # fmt: skip
+    # The grammar and the schema write the "calls" object, and a reasoning field has no place in a list.
+    with pytest.raises(ValueError, match="keyed"):
+        NativeToolAdapter(constrain="grammar", reply="keyed")
+    with pytest.raises(ValueError, match="keyed"):
+        ToolSelector(reasoning=True, reply="keyed")
+    assert ToolSelector(reply="keyed").config()["reply"] == "keyed"
+
+
+def test_examples_tool_lists_are_signatures_by_default_and_older_programs_keep_descriptions() -> None:
+    from dspy_programs.native_adapter import examples_block
+    from dspy_programs.programs import selector_kwargs
+
+    demo = {"question": "Weekday of 2026-01-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE,
+            "tool_calls": [{"name": "date_calculator", "args": {"operation": "weekday", "date": "2026-01-01"}}]}
+    described = examples_block([demo], direct=True, tools="described")
+    signatures = examples_block([demo], direct=True)
+    assert "- date_calculator(operation: string, date: string): date_calculator tool" in described
+    assert "- date_calculator(operation: string, date: string)\n" in signatures
+    assert "date_calculator tool" not in signatures  # the description's first sentence
+    # Metadata written before the option existed: the examples were described, the reply "calls".
+    old = selector_kwargs({"selector_config": {"adapter": "native", "demo_mode": "examples", "prefill": True}})
+    assert old["example_tools"] == "described" and old["reply"] == "calls"
 
 
 def test_an_example_calling_a_same_named_tool_with_another_schema_is_left_out() -> None:
@@ -229,14 +310,14 @@ def _logprobs(tokens: list[tuple[str, list[tuple[str, float]]]]) -> dict[str, An
 
 
 def test_the_answer_directly_probability_is_read_at_the_first_name_and_acted_on_above_the_threshold() -> None:
-    from dspy_programs.native_adapter import PREFILL, TOP_LOGPROBS, NativeToolAdapter, direct_probability
+    from dspy_programs.native_adapter import PREFILLS, TOP_LOGPROBS, NativeToolAdapter, direct_probability
     from dspy_programs.signatures import SelectTools
 
     names = ["search_knowledge", "calculator", "answer_directly"]
     # The server returns the continuation of the prefill: its first token is the name's start.
     continuation = _logprobs([("search", [("search", 0.6), ("answer", 0.3), ("calculator", 0.1)]),
                               ('_knowledge", "arguments": {"query": "capital of France"}}]}', [])])  # fmt: skip
-    assert direct_probability(continuation, PREFILL, names, "answer_directly") == 0.3
+    assert direct_probability(continuation, PREFILLS["calls"], names, "answer_directly") == 0.3
     # A whole reply (no prefill): the name position is found after `"name": "`.
     whole = _logprobs([('{"calls": [{"name": "', []), ("search", [("search", 0.8), ("answer", 0.2)])])
     assert direct_probability(whole, "", names, "answer_directly") == 0.2
