@@ -211,17 +211,28 @@ def reply_json(calls: list[dict[str, Any]], direct: bool = False, reply: ReplyFo
     return json.dumps({"calls": body}, ensure_ascii=False)  # (the grammar allows json.dumps' spaces)
 
 
-def reply_calls(text: str) -> list[dict[str, Any]] | None:
-    """The calls of the first reply-shaped JSON value in `text`, in either format (a model asked
-    for one may answer in the other), or None when there is none."""
+def reply_calls(text: str) -> tuple[list[dict[str, Any]], str] | None:
+    """(calls, reasoning) of the first reply-shaped JSON value in `text`, in either format (a model
+    asked for one may answer in the other), or None when there is none."""
     for value in _json_values(text):
         if isinstance(value, dict) and "calls" in value:
             items = value["calls"] if isinstance(value["calls"], list) else []
-            return [{"name": i["name"], "args": i.get("arguments", i.get("args", {}))}
-                    for i in items if isinstance(i, dict) and "name" in i]  # fmt: skip
+            calls = [{"name": i["name"], "args": i.get("arguments", i.get("args", {}))}
+                     for i in items if isinstance(i, dict) and "name" in i]  # fmt: skip
+            return calls, str(value.get("reasoning") or "")
         if isinstance(value, list) and all(isinstance(i, dict) and len(i) == 1 for i in value):
-            return [{"name": name, "args": args} for item in value for name, args in item.items()]
+            return [{"name": name, "args": args} for item in value for name, args in item.items()], ""
     return None
+
+
+def check_reply(reply: ReplyFormat, constrain: Constrain, reasoning: bool = False) -> None:
+    """The one rule on reply formats: "keyed" is unconstrained (the grammar and the JSON schema
+    write "calls") and has no place for a reasoning field."""
+    if reply not in PREFILLS:
+        raise ValueError(f"reply format {reply!r}: choose from {sorted(PREFILLS)}")
+    if reply == "keyed" and (reasoning or constrain != "none"):
+        raise ValueError('the "keyed" reply format needs constrain="none" and no reasoning (Predict): '
+                         'use "calls" with the grammar, the schema or ChainOfThought')  # fmt: skip
 
 
 def response_schema(specs: list[ToolSpec], reasoning: bool) -> dict[str, Any]:
@@ -335,10 +346,7 @@ class NativeToolAdapter(dspy.Adapter):
     ) -> None:
         super().__init__()
         self.direct, self.prefill = direct, prefill
-        if reply not in PREFILLS:
-            raise ValueError(f"reply format {reply!r}: choose from {sorted(PREFILLS)}")
-        if reply == "keyed" and as_constrain(constrain) != "none":
-            raise ValueError('the "keyed" reply format is unconstrained only (the grammar and schema write "calls")')
+        check_reply(reply, as_constrain(constrain))
         self.reply: ReplyFormat = reply
         self.example_tools: ExampleTools = example_tools
         # Without the answer-directly tool there is no name whose probability could be read.
@@ -358,8 +366,7 @@ class NativeToolAdapter(dspy.Adapter):
         specs = parse_rendered(str(inputs["tools"]))
         offered = [*specs, _direct_spec(specs)] if self.direct else specs
         reasoning = "reasoning" in signature.output_fields
-        if reasoning and self.reply == "keyed":
-            raise ValueError('the "keyed" reply format has no place for reasoning: use "calls" with ChainOfThought')
+        check_reply(self.reply, self.constrain, reasoning)
         system = signature.instructions + REPLY_NOTES[self.reply].format(none=NO_CALL[self.reply, self.direct])
         system += REASONING_NOTE if reasoning else ""
         messages: list[dict[str, Any]] = []
@@ -416,9 +423,7 @@ class NativeToolAdapter(dspy.Adapter):
         if not calls and text:
             found = reply_calls(text)
             if found is not None:
-                calls = found
-                reasoning = next((str(v.get("reasoning") or "") for v in _json_values(text)
-                                  if isinstance(v, dict) and "calls" in v), "")  # fmt: skip
+                calls, reasoning = found
             else:  # a reply in another shape: fenced JSON, `<tool_call>` tags
                 calls = parse_content_calls(text)
         p_direct = None

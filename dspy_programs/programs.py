@@ -13,7 +13,15 @@ from typing import Any, Literal, get_args
 import dspy
 from langchain_core.tools import BaseTool
 
-from dspy_programs.native_adapter import Constrain, DemoMode, ExampleTools, NativeToolAdapter, ReplyFormat, as_constrain
+from dspy_programs.native_adapter import (
+    Constrain,
+    DemoMode,
+    ExampleTools,
+    NativeToolAdapter,
+    ReplyFormat,
+    as_constrain,
+    check_reply,
+)
 from dspy_programs.signatures import Critique, Refine, SelectTools, Synthesize
 from dspy_programs.tool_specs import ToolSpec, parse_rendered, render_tools, to_specs, validate_calls
 from runtime.settings import Role
@@ -77,8 +85,7 @@ class ToolSelector(dspy.Module):
         self.constrain: Constrain = as_constrain(constrain)
         self.reply: ReplyFormat = reply
         self.example_tools: ExampleTools = example_tools
-        if reply == "keyed" and (reasoning or self.constrain != "none"):
-            raise ValueError('the "keyed" reply format needs Predict (no reasoning) and constrain="none"')
+        check_reply(reply, self.constrain, reasoning)  # at construction, not at the first call
         self.select = dspy.ChainOfThought(SelectTools) if reasoning else dspy.Predict(SelectTools)
 
     def config(self) -> dict[str, Any]:

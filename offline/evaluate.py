@@ -76,7 +76,8 @@ def dspy_variant(name: str, program: ToolSelector, lm: dspy.LM) -> Variant:
     return Variant(name, run)
 
 
-NATIVE = "native tool calling (bind_tools"
+NATIVE = "native tool calling (bind_tools)"
+NATIVE_ONE_CALL = "native tool calling (bind_tools, one call)"
 
 
 def native_variant(model: str | None, parallel: bool = True) -> Variant:
@@ -90,7 +91,7 @@ def native_variant(model: str | None, parallel: bool = True) -> Variant:
         calls, _ = native_select(llm, ex.question, specs, conversation_turns(ex.conversation), parallel, usage)
         return calls, 1, sum(usage.values())
 
-    return Variant(f"{NATIVE}{'' if parallel else ', one call'})", run)
+    return Variant(NATIVE if parallel else NATIVE_ONE_CALL, run)
 
 
 def _flag(value: str) -> Any:
@@ -143,10 +144,10 @@ def compiled_variants(
         name = path.stem.removeprefix("selector-")
         if only and name not in only:
             continue
-        meta = json.loads(path.with_suffix(".meta.json").read_text())
-        program = ToolSelector(**selector_kwargs(meta))
+        config = selector_kwargs(json.loads(path.with_suffix(".meta.json").read_text()))
+        program = ToolSelector(**config)
         program.load(str(path))
-        mark = ", active" if active_state == path.read_text() and active_config == selector_kwargs(meta) else ""
+        mark = ", active" if active_state == path.read_text() and active_config == config else ""
         label = f"compiled: {name} {describe(program)[:-1]}, demos as {program.demo_mode}{mark})"
         variants.append(dspy_variant(label, program, lm))
     return variants
@@ -219,14 +220,16 @@ def like_for_like(variants: list[Variant]) -> list[dict[str, Any]]:
     """Each variant's p50 beside native tool calling's on the rows where both wrote as many calls.
     The plain p50 also counts work one side did and the other skipped (a two-part question's second
     call, a follow-up's call): each call is ~20 generated tokens, about a second on a CPU."""
-    native = next((v for v in variants if v.name == NATIVE + ")"), None)
+    native = next((v for v in variants if v.name == NATIVE), None)
     if native is None:
         return []
     theirs = {o.id: o for o in native.outcomes}
     rows = []
     for v in variants:
+        if v is native:
+            continue
         pairs = [(o, theirs[o.id]) for o in v.outcomes
-                 if v is not native and o.id in theirs and len(o.predicted) == len(theirs[o.id].predicted)]  # fmt: skip
+                 if o.id in theirs and len(o.predicted) == len(theirs[o.id].predicted)]  # fmt: skip
         if pairs:
             rows.append({"variant": v.name, "rows": len(pairs), "of": len(v.outcomes),
                          "p50_s": round(statistics.median(o.seconds for o, _ in pairs), 2),

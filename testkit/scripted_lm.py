@@ -123,11 +123,12 @@ def native_selector_fields(messages: list[dict[str, Any]], tools: list[dict[str,
     }
 
 
-def native_reply(outputs: dict[str, Any], start: str = "") -> str:
+def native_reply(outputs: dict[str, Any], messages: list[dict[str, Any]]) -> str:
     """The selector's reply as the model writes it: one JSON object, or the "keyed" list when the
-    reply was started (prefilled) as one."""
+    request started (prefilled) the reply as one."""
     calls = outputs["tool_calls"]["tool_calls"]
-    if start.startswith("["):
+    last = messages[-1] if messages else {}
+    if last.get("role") == "assistant" and str(last.get("content", "")).startswith("["):
         return json.dumps([{c["name"]: c["args"]} for c in calls])
     return json.dumps({"calls": [{"name": c["name"], "arguments": c["args"]} for c in calls]})
 
@@ -189,8 +190,7 @@ class _ScriptEngine(DummyEngine):
         if self.selector:
             fields = native_selector_fields(messages, self.tools)
             owner.calls.append(("selector", fields))
-            start = str(messages[-1].get("content", "")) if messages[-1].get("role") == "assistant" else ""
-            reply = native_reply(owner.script("selector", fields), start)
+            reply = native_reply(owner.script("selector", fields), messages)
             self._local.last = Response(id=None, model="dummy", finish_reason="stop",
                                         message=Message.assistant([TextPart(reply)]),
                                         usage=Usage(input_tokens=0, output_tokens=0, total_tokens=0),

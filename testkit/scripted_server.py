@@ -50,8 +50,7 @@ def reply_for(body: dict[str, Any]) -> str:
     outputs = default_script(role, fields)
     if not (body.get("tools") or body.get("grammar")):
         return format_reply(outputs)
-    last = (body.get("messages") or [{}])[-1]
-    return native_reply(outputs, str(last.get("content", "")) if last.get("role") == "assistant" else "")
+    return native_reply(outputs, body.get("messages", []))
 
 
 # Chat requests answered by this process, per role (selector, synthesizer, ...): tests read it to

@@ -113,7 +113,7 @@ def test_like_for_like_pairs_rows_with_as_many_calls_and_rescore_rebuilds_the_ta
     def not_run(ex: Any) -> tuple[list[Any], int, int]:
         raise AssertionError
 
-    native = Variant(NATIVE + ")", not_run, [outcome(1, 1, 2.0), outcome(2, 0, 1.0), outcome(3, 1, 4.0)])
+    native = Variant(NATIVE, not_run, [outcome(1, 1, 2.0), outcome(2, 0, 1.0), outcome(3, 1, 4.0)])
     compiled = Variant("compiled: x", not_run, [outcome(1, 1, 1.0), outcome(2, 2, 9.0), outcome(3, 1, 3.0)])
     # Row r2 (two calls against none) is left out of both medians.
     assert like_for_like([native, compiled]) == [
