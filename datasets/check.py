@@ -28,6 +28,9 @@ DEMO_API = ROOT / "tools" / "data" / "demo_api.json"
 
 SPLITS = {"train", "dev", "test"}
 CATEGORIES = {"single", "multi", "none", "near_miss", "followup"}
+# Why a row needs no tool call (its `decline` field, on no-call rows only): compile's strata take
+# one worked example of each reason, so a general-knowledge question beside a search tool has its own.
+DECLINES = {"chat", "knowledge", "writing", "no_match"}
 MIN_ROWS_PER_OTHER_TOOLSET = 14
 MIN_HELD_OUT_TOOLSETS = 3  # whole tool sets only in dev, and only in test
 MIN_NO_CALL_SHARE_OTHER = 0.2  # of the rows on other tool sets
@@ -384,7 +387,8 @@ def check_tool_selection(
     multi = 0
     for rec in records:
         where = f"{name}:{rec.get('id')}"
-        if not check_fields(where, rec, fields):
+        optional: FieldTypes = {"decline": str} if "decline" in rec else {}
+        if not check_fields(where, rec, {**fields, **optional}):
             continue
         cat, toolset, calls = rec["category"], rec["toolset"], rec["expected_calls"]
         if cat not in CATEGORIES:
@@ -396,6 +400,10 @@ def check_tool_selection(
             problem(where, "followup example without history")
         if cat == "none" and calls:
             problem(where, "category 'none' must have no expected calls")
+        if calls and "decline" in rec:
+            problem(where, "'decline' is only for rows with no expected call")
+        if not calls and rec.get("decline") not in DECLINES:
+            problem(where, f"a row with no expected call needs 'decline', one of {sorted(DECLINES)}")
         if cat == "single" and len(calls) != 1:
             problem(where, "category 'single' must have exactly one call")
         if cat == "multi" and len(calls) < 2:

@@ -16,6 +16,7 @@ ROOT = DATASETS_DIR.parent
 SPLITS = ("train", "dev", "test")
 SHIPPED = ("calculator", "convert_units", "date_calculator", "search_knowledge", "http_api")
 CATEGORIES = ("single", "multi", "none", "near_miss", "followup")
+DECLINES = ("chat", "knowledge", "writing", "no_match")
 
 
 def read_jsonl(name: str) -> list[dict[str, Any]]:
@@ -53,6 +54,9 @@ def main() -> None:
 
     print("\n### tool_selection.jsonl: category by split\n")
     print(by_split(ts, "category", CATEGORIES))
+
+    print("\n### tool_selection.jsonl: why no tool is needed (`decline`, rows with no expected call) by split\n")
+    print(by_split([r for r in ts if not r["expected_calls"]], "decline", DECLINES))
 
     print("\n### tool_selection.jsonl: shipped vs other tool sets by split\n")
     for r in ts:

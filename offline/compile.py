@@ -64,6 +64,24 @@ def selection_stratum(ex: dspy.Example) -> str:
     return f"{ex.category}-{calls}-{'shipped' if ex.toolset == 'shipped' else 'other'}"
 
 
+def decline_stratum(ex: dspy.Example, by_toolset: bool = False) -> str:
+    """`selection_stratum` for rows with calls; a row with none by why it needs none (`decline`:
+    chat, knowledge, writing, no_match), whatever its category, and its tool set when
+    `by_toolset`. By category, the 13 first demos declined twice for small talk and never for a
+    general-knowledge question beside a search tool, the kind the selector still sent to
+    `search_knowledge`."""
+    if ex.expected_calls or not ex.get("decline"):
+        return selection_stratum(ex)
+    return f"{ex.decline}-none" + (f"-{'shipped' if ex.toolset == 'shipped' else 'other'}" if by_toolset else "")
+
+
+STRATA: dict[str, Callable[[dspy.Example], str]] = {
+    "category": selection_stratum,
+    "decline": decline_stratum,
+    "decline-toolset": lambda ex: decline_stratum(ex, by_toolset=True),
+}
+
+
 TASKS: dict[str, Task] = {
     # Strata: category x (calls or none) x (shipped tools or another tool set), so the first demos
     # cover each, including a near miss answered with no call (a tool on the subject that cannot
@@ -213,8 +231,9 @@ def load_splits(program_name: str, task: Task, args: argparse.Namespace) -> tupl
     # seeded shuffle, then categories taken in turn, so those first demos cover every kind.
     # --none-weight N (selector): N no-call examples per no-call stratum in each turn, so the
     # first demos hold more ways of declining.
-    weight = (lambda key: args.none_weight if "-none-" in key else 1) if program_name == "selector" else (lambda key: 1)
-    train = interleave(train, task.stratum, random.Random(args.seed), weight)[: args.train_limit or None]
+    weight = (lambda key: args.none_weight if "-none" in key else 1) if program_name == "selector" else (lambda key: 1)
+    stratum = STRATA[args.strata] if program_name == "selector" else task.stratum
+    train = interleave(train, stratum, random.Random(args.seed), weight)[: args.train_limit or None]
     dev_split = args.dev_split if program_name == "selector" else "dev"
     dev = task.examples(dev_split)[: args.dev_limit or None]
     if program_name == "selector" and args.dev_sample:
@@ -291,7 +310,7 @@ def describe(program_name: str, args: argparse.Namespace, slug: str, train: list
                                                      "num_candidates",
                                                      "num_trials", "minibatch_size", "full_eval_steps",
                                                      "max_metric_calls", "tag", "init_from", "abstain", "none_weight",
-                                                     "abstain_rows")},
+                                                     "abstain_rows", "strata")},
         "dev_split": args.dev_split, "dev_score_parts": outcome.parts,
         "compile_wall_seconds": outcome.compile_seconds, "compile_lm_calls": outcome.compile_calls,
         "model": slug, "dspy_version": dspy.__version__,
@@ -380,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
                              "probability at which it answers directly (offline/calibrate.py)")
     parser.add_argument("--none-weight", type=int, default=1,
                         help="selector: no-call examples taken per no-call stratum in each turn of the train order")
+    parser.add_argument("--strata", choices=sorted(STRATA), default="decline",
+                        help="selector: the train order's strata for rows with no call: by why no tool is "
+                             "needed (the dataset's `decline`), that by shipped or other tools, or by "
+                             "category and tool set (before 2026-11-26)")
     parser.add_argument("--abstain-rows", type=int, default=0, help="--abstain: only the first N such rows")
     parser.add_argument("--init-from", default="", help="start from the saved variant <program>-NAME")
     parser.add_argument("--tag", default="", help="suffix of the variant's file name (selector-<optimizer>-<tag>)")

@@ -114,6 +114,7 @@ def selection_examples(
                 tools=rendered[toolset],
                 toolset=toolset,
                 category=row.get("category", ""),
+                decline=row.get("decline", ""),
                 expected_calls=row["expected_calls"],
                 tool_calls={"tool_calls": row["expected_calls"]},
                 reasoning="",

@@ -56,6 +56,7 @@ class Outcome:
     lm_calls: int
     tokens: int
     error: str | None = None
+    decline: str = ""  # why no tool is needed (the dataset's `decline`), on rows with no expected call
 
 
 @dataclass
@@ -166,6 +167,7 @@ def run_variant(variant: Variant, examples: list[dspy.Example], threads: int) ->
             id=ex.id, category=ex.category, toolset=ex.toolset, expected=ex.expected_calls, predicted=predicted,
             exact=tool_set_exact(ex.expected_calls, predicted), args=args_exact(ex.expected_calls, predicted),
             seconds=round(time.perf_counter() - started, 3), lm_calls=lm_calls, tokens=tokens, error=error,
+            decline=str(ex.get("decline") or ""),
         )  # fmt: skip
 
     done = 0
@@ -183,8 +185,11 @@ def summarize(variant: Variant) -> dict[str, Any]:
     n = len(outs)
     precision, recall = no_tool_precision_recall((o.expected, o.predicted) for o in outs)
     by_cat: dict[str, list[Outcome]] = {}
+    by_decline: dict[str, list[Outcome]] = {}
     for o in outs:
         by_cat.setdefault(o.category, []).append(o)
+        if not o.expected and o.decline:
+            by_decline.setdefault(o.decline, []).append(o)
     return {
         "variant": variant.name,
         "n": n,
@@ -197,6 +202,9 @@ def summarize(variant: Variant) -> dict[str, Any]:
         "latency_p50_s": round(statistics.median(o.seconds for o in outs), 2),
         "errors": sum(o.error is not None for o in outs),
         "exact_by_category": {c: round(sum(o.exact for o in v) / len(v), 3) for c, v in sorted(by_cat.items())},
+        # no-tool recall by why no tool is needed: which kind of "no" the selector misses
+        "no_tool_recall_by_decline": {d: round(sum(not o.predicted for o in v) / len(v), 3)
+                                      for d, v in sorted(by_decline.items())},
     }  # fmt: skip
 
 
@@ -213,6 +221,12 @@ def markdown_table(rows: list[dict[str, Any]], command: str | None) -> str:
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines.append("")
     lines.append(f"n = {rows[0]['n'] if rows else 0} examples; categories: exact tool-set accuracy per category.")
+    declines = sorted({d for r in rows for d in r.get("no_tool_recall_by_decline", {})})
+    if declines:
+        lines += ["", "No-tool recall by why no tool is needed (the dataset's `decline`):", "",
+                  "| variant | " + " | ".join(declines) + " |", "|" + "---|" * (len(declines) + 1)]
+        lines += ["| " + " | ".join([r["variant"], *(str(r["no_tool_recall_by_decline"].get(d, ""))
+                                                     for d in declines)]) + " |" for r in rows]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -351,10 +365,12 @@ def rescore(args: argparse.Namespace, path: Path) -> dict[str, list[dict[str, An
         raise RuntimeError("a rescored variant is not run")
 
     variants = []
+    declines = {ex.id: str(ex.get("decline") or "") for ex in data.selection_examples(None)}
     for name, outs in saved["outcomes"].items():
         outcomes = [Outcome(**o) for o in outs]
         for o in outcomes:
             o.exact, o.args = tool_set_exact(o.expected, o.predicted), args_exact(o.expected, o.predicted)
+            o.decline = o.decline or declines.get(o.id, "")  # a run from before the field
         variants.append(Variant(name, not_run, outcomes))
     args.split = saved["split"]
     command = f"{saved['command']}`, tables rebuilt by `evaluate --rescore {path.name}"

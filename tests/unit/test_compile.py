@@ -365,3 +365,48 @@ def test_optimize_abstain_measures_the_rows_that_are_not_demos_and_saves_the_thr
 
     loaded = ToolSelector(**selector_kwargs(meta))
     assert loaded.abstain == calibration["threshold"]
+
+
+def test_decline_strata_take_one_worked_example_of_each_reason_for_no_call() -> None:
+    """`--strata decline` (default): the first k demos hold one no-call example per reason (chat,
+    knowledge, writing, no_match) instead of two small-talk ones and no general knowledge."""
+    from offline import data
+
+    examples = data.selection_examples("train")
+    for name in ("decline", "decline-toolset"):
+        stratum = compile_step.STRATA[name]
+        strata = {stratum(ex) for ex in examples}
+        first = compile_step.interleave(examples, stratum, random.Random(2026))[: len(strata)]
+        reasons = sorted(ex.decline for ex in first if not ex.expected_calls)
+        per_reason = 2 if name == "decline-toolset" else 1  # shipped and other tools
+        assert reasons == sorted(["chat", "knowledge", "no_match", "writing"] * per_reason)
+        # Rows with calls keep their category x tool-set strata.
+        assert {stratum(ex) for ex in first if ex.expected_calls} == {
+            compile_step.selection_stratum(ex) for ex in examples if ex.expected_calls}
+    knowledge = [ex for ex in examples if not ex.expected_calls and ex.decline == "knowledge"]
+    assert {compile_step.STRATA["decline-toolset"](ex) for ex in knowledge} == {
+        "knowledge-none-shipped", "knowledge-none-other"}
+
+
+def test_every_no_call_row_says_why_and_no_row_with_calls_does() -> None:
+    from offline import data
+
+    rows = data.selection_examples(None)
+    assert {ex.decline for ex in rows if not ex.expected_calls} == {"chat", "knowledge", "writing", "no_match"}
+    assert {ex.decline for ex in rows if ex.expected_calls} == {""}
+
+
+def test_no_tool_recall_is_broken_down_by_why_no_tool_is_needed() -> None:
+    from offline.evaluate import Outcome, Variant, markdown_table, summarize
+
+    def outcome(i: int, decline: str, predicted: list[dict[str, Any]]) -> Outcome:
+        return Outcome(id=f"r{i}", category="none", toolset="shipped", expected=[], predicted=predicted,
+                       exact=not predicted, args=not predicted, seconds=1.0, lm_calls=1, tokens=10,
+                       decline=decline)  # fmt: skip
+
+    search = [{"name": "search_knowledge", "args": {"query": "capital of France"}}]
+    variant = Variant("v", lambda ex: ([], 1, 0), [outcome(1, "chat", []), outcome(2, "knowledge", search),
+                                                  outcome(3, "knowledge", []), outcome(4, "chat", [])])  # fmt: skip
+    row = summarize(variant)
+    assert row["no_tool_recall_by_decline"] == {"chat": 1.0, "knowledge": 0.5}
+    assert "| v | 1.0 | 0.5 |" in markdown_table([row], None)
