@@ -231,8 +231,9 @@ def load_splits(program_name: str, task: Task, args: argparse.Namespace) -> tupl
     # seeded shuffle, then categories taken in turn, so those first demos cover every kind.
     # --none-weight N (selector): N no-call examples per no-call stratum in each turn, so the
     # first demos hold more ways of declining.
-    weight = (lambda key: args.none_weight if "-none" in key else 1) if program_name == "selector" else (lambda key: 1)
     stratum = STRATA[args.strata] if program_name == "selector" else task.stratum
+    no_call = {stratum(ex) for ex in train if program_name == "selector" and not ex.expected_calls}
+    weight: Callable[[str], int] = lambda key: args.none_weight if key in no_call else 1  # noqa: E731
     train = interleave(train, stratum, random.Random(args.seed), weight)[: args.train_limit or None]
     dev_split = args.dev_split if program_name == "selector" else "dev"
     dev = task.examples(dev_split)[: args.dev_limit or None]

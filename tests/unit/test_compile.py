@@ -410,3 +410,16 @@ def test_no_tool_recall_is_broken_down_by_why_no_tool_is_needed() -> None:
     row = summarize(variant)
     assert row["no_tool_recall_by_decline"] == {"chat": 1.0, "knowledge": 0.5}
     assert "| v | 1.0 | 0.5 |" in markdown_table([row], None)
+
+
+def test_none_weight_applies_to_the_no_call_strata_whatever_their_names() -> None:
+    """--none-weight reads which strata hold no-call rows from the rows, not from the strata's names."""
+    import argparse
+
+    args = argparse.Namespace(strata="decline", none_weight=2, seed=2026, train_limit=0, dev_split="dev",
+                              dev_limit=0, dev_sample=0)  # fmt: skip
+    train, _ = compile_step.load_splits("selector", compile_step.TASKS["selector"], args)
+    first = train[:16]  # 8 strata with calls once, 4 reasons twice
+    assert sorted(ex.decline for ex in first if not ex.expected_calls) == sorted(
+        ["chat", "knowledge", "no_match", "writing"] * 2)
+    assert sum(bool(ex.expected_calls) for ex in first) == 8
