@@ -72,12 +72,6 @@ REPLY_NOTES: dict[ReplyFormat, str] = {
     "keyed": '\n\nReply with one JSON list and nothing else: [{{"<tool name>": {{<arguments>}}}}], one object per '
              'call; {none}',
 }  # fmt: skip
-NO_CALL: dict[tuple[ReplyFormat, bool], str] = {
-    ("calls", False): '{"calls": []} when no tool is needed.',
-    ("calls", True): '{"calls": [{"name": "answer_directly", "arguments": {}}]} when no other tool is needed.',
-    ("keyed", False): "[] when no tool is needed.",
-    ("keyed", True): '[{"answer_directly": {}}] when no other tool is needed.',
-}
 # The start of the reply, sent as the last (assistant) message: llama-server continues it
 # (OpenAI-compatible "assistant prefill"). Unprompted, the model fences and pretty-prints its
 # JSON (45 tokens for one calculator call, 19 compact, measured on ts-0004).
@@ -225,6 +219,11 @@ def reply_calls(text: str) -> tuple[list[dict[str, Any]], str] | None:
     return None
 
 
+def no_call_note(reply: ReplyFormat, direct: bool) -> str:
+    """How the instructions spell "no call": the reply a no-call demo shows (`reply_json`)."""
+    return f"{reply_json([], direct, reply)} when no {'other ' if direct else ''}tool is needed."
+
+
 def check_reply(reply: ReplyFormat, constrain: Constrain, reasoning: bool = False) -> None:
     """The one rule on reply formats: "keyed" is unconstrained (the grammar and the JSON schema
     write "calls") and has no place for a reasoning field."""
@@ -367,7 +366,7 @@ class NativeToolAdapter(dspy.Adapter):
         offered = [*specs, _direct_spec(specs)] if self.direct else specs
         reasoning = "reasoning" in signature.output_fields
         check_reply(self.reply, self.constrain, reasoning)
-        system = signature.instructions + REPLY_NOTES[self.reply].format(none=NO_CALL[self.reply, self.direct])
+        system = signature.instructions + REPLY_NOTES[self.reply].format(none=no_call_note(self.reply, self.direct))
         system += REASONING_NOTE if reasoning else ""
         messages: list[dict[str, Any]] = []
         if self.demo_mode == "examples":

@@ -59,9 +59,13 @@ class Task:
     stratum: Callable[[dspy.Example], str]
 
 
+def _tools_of(ex: dspy.Example) -> str:
+    return "shipped" if ex.toolset == "shipped" else "other"
+
+
 def selection_stratum(ex: dspy.Example) -> str:
     calls = "calls" if ex.expected_calls else "none"
-    return f"{ex.category}-{calls}-{'shipped' if ex.toolset == 'shipped' else 'other'}"
+    return f"{ex.category}-{calls}-{_tools_of(ex)}"
 
 
 def decline_stratum(ex: dspy.Example, by_toolset: bool = False) -> str:
@@ -72,7 +76,7 @@ def decline_stratum(ex: dspy.Example, by_toolset: bool = False) -> str:
     `search_knowledge`."""
     if ex.expected_calls or not ex.get("decline"):
         return selection_stratum(ex)
-    return f"{ex.decline}-none" + (f"-{'shipped' if ex.toolset == 'shipped' else 'other'}" if by_toolset else "")
+    return f"{ex.decline}-none" + (f"-{_tools_of(ex)}" if by_toolset else "")
 
 
 STRATA: dict[str, Callable[[dspy.Example], str]] = {
@@ -232,7 +236,8 @@ def load_splits(program_name: str, task: Task, args: argparse.Namespace) -> tupl
     # --none-weight N (selector): N no-call examples per no-call stratum in each turn, so the
     # first demos hold more ways of declining.
     stratum = STRATA[args.strata] if program_name == "selector" else task.stratum
-    no_call = {stratum(ex) for ex in train if program_name == "selector" and not ex.expected_calls}
+    # (only selection examples have expected calls)
+    no_call = {stratum(ex) for ex in train if not ex.expected_calls} if program_name == "selector" else set()
     weight: Callable[[str], int] = lambda key: args.none_weight if key in no_call else 1  # noqa: E731
     train = interleave(train, stratum, random.Random(args.seed), weight)[: args.train_limit or None]
     dev_split = args.dev_split if program_name == "selector" else "dev"
