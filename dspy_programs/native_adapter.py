@@ -62,20 +62,34 @@ DIRECT_DESCRIPTION = (
     "writing or explaining requests, general knowledge, and requests that no other tool does exactly "
     "(a tool on the same subject that does something else is not a match)."
 )
-ReplyFormat = Literal["calls", "keyed"]
+ReplyFormat = Literal["calls", "keyed", "triage"]
 # How the reply writes its calls. "calls" spells out each call as Qwen's tool template does;
 # "keyed" names each call by its key, 3 fewer generated tokens per call (`", "arguments": {` is
-# `": {`), which on a CPU is most of the time a selection takes.
+# `": {`), which on a CPU is most of the time a selection takes. "triage" first says what the
+# question needs, "tool" or why none is needed, then the calls: the model classifies the question
+# before it sees a tool's name in its own reply (a small model otherwise answers "capital of
+# France" with the search tool, whose name comes to mind first).
 REPLY_NOTES: dict[ReplyFormat, str] = {
     "calls": '\n\nReply with one JSON object and nothing else: {{"calls": [{{"name": "<tool name>", "arguments": '
              '{{<arguments>}}}}]}}, one entry per call; {none}',
     "keyed": '\n\nReply with one JSON list and nothing else: [{{"<tool name>": {{<arguments>}}}}], one object per '
              'call; {none}',
+    "triage": '\n\nReply with one JSON object and nothing else: {{"need": "<need>", "calls": [{{"name": "<tool name>", '
+              '"arguments": {{<arguments>}}}}]}}. First the need: "tool" when a tool you have now does what the '
+              'question asks, then one call per part. Otherwise, with "calls": [], why no tool is needed: '
+              '"small_talk" (greetings, thanks, chat), "general_knowledge" (facts and explanations that need no '
+              'company, account or live data), "writing" (a text to write or explain), "no_matching_tool" (a tool '
+              'would be needed, but none of yours does exactly this), or "no_tool".',
 }  # fmt: skip
 # The start of the reply, sent as the last (assistant) message: llama-server continues it
 # (OpenAI-compatible "assistant prefill"). Unprompted, the model fences and pretty-prints its
 # JSON (45 tokens for one calculator call, 19 compact, measured on ts-0004).
-PREFILLS: dict[ReplyFormat, str] = {"calls": '{"calls": [{"name": "', "keyed": '[{"'}
+PREFILLS: dict[ReplyFormat, str] = {"calls": '{"calls": [{"name": "', "keyed": '[{"', "triage": '{"need": "'}
+# A triage reply's need when a tool is called, and for each reason a row gives for calling none
+# (the dataset's `decline` field, datasets/README.md); a row with no reason is "no_tool".
+TOOL_NEED = "tool"
+NEEDS: dict[str, str] = {"chat": "small_talk", "knowledge": "general_knowledge", "writing": "writing",
+                         "no_match": "no_matching_tool", "": "no_tool"}  # fmt: skip
 REASONING_NOTE = ' Start the object with "reasoning": one short sentence on which tool the question needs, or none.'
 # The top log-probabilities asked for each reply token: "answer_directly" is among the ten most
 # likely first tokens of a name whenever its share is worth acting on.
@@ -83,7 +97,8 @@ TOP_LOGPROBS = 10
 MEASURE_ONLY = 2.0  # an `abstain` threshold that is never reached: the probability is only recorded
 # Where a call's name starts in a reply of each format.
 _NAME_STARTS: dict[ReplyFormat, re.Pattern[str]] = {"calls": re.compile(r'"name"\s*:\s*"$'),
-                                                    "keyed": re.compile(r'[\[,]\s*\{\s*"$')}  # fmt: skip
+                                                    "keyed": re.compile(r'[\[,]\s*\{\s*"$'),
+                                                    "triage": re.compile(r'"name"\s*:\s*"$')}  # fmt: skip
 DemoMode = Literal["examples", "turns"]
 Constrain = Literal["grammar", "schema", "none"]
 
@@ -195,8 +210,14 @@ def _brief_tool(spec: ToolSpec, described: bool = True) -> str:
     return f"- {spec.name}({', '.join(args)}): {first}"
 
 
-def reply_json(calls: list[dict[str, Any]], direct: bool = False, reply: ReplyFormat = "calls") -> str:
-    """The reply the model is asked for (compact JSON): a demo's answer, written the same way."""
+def reply_json(calls: list[dict[str, Any]], direct: bool = False, reply: ReplyFormat = "calls",
+               decline: str = "") -> str:  # fmt: skip
+    """The reply the model is asked for (compact JSON): a demo's answer, written the same way.
+    `decline` is why a no-call demo needs no tool (its row's reason), which a triage reply states."""
+    body = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
+    if reply == "triage":
+        return json.dumps({"need": TOOL_NEED if calls else NEEDS.get(decline, NEEDS[""]), "calls": body},
+                          ensure_ascii=False)  # fmt: skip
     if not calls and direct:
         calls = [{"name": DIRECT_TOOL, "args": {}}]
     if reply == "keyed":
@@ -206,9 +227,11 @@ def reply_json(calls: list[dict[str, Any]], direct: bool = False, reply: ReplyFo
 
 
 def reply_calls(text: str) -> tuple[list[dict[str, Any]], str] | None:
-    """(calls, reasoning) of the first reply-shaped JSON value in `text`, in either format (a model
-    asked for one may answer in the other), or None when there is none."""
+    """(calls, reasoning) of the first reply-shaped JSON value in `text`, in any format (a model
+    asked for one may answer in another), or None when there is none."""
     for value in _json_values(text):
+        if isinstance(value, dict) and value.get("need", TOOL_NEED) != TOOL_NEED:
+            return [], ""  # a triage reply that says no tool is needed: any call after that is a slip
         if isinstance(value, dict) and "calls" in value:
             items = value["calls"] if isinstance(value["calls"], list) else []
             calls = [{"name": i["name"], "args": i.get("arguments", i.get("args", {}))}
@@ -224,14 +247,18 @@ def no_call_note(reply: ReplyFormat, direct: bool) -> str:
     return f"{reply_json([], direct, reply)} when no {'other ' if direct else ''}tool is needed."
 
 
-def check_reply(reply: ReplyFormat, constrain: Constrain, reasoning: bool = False) -> None:
-    """The one rule on reply formats: "keyed" is unconstrained (the grammar and the JSON schema
-    write "calls") and has no place for a reasoning field."""
+def check_reply(reply: ReplyFormat, constrain: Constrain, reasoning: bool = False, direct: bool = False) -> None:
+    """The one rule on reply formats: "keyed" and "triage" are unconstrained (the grammar and the
+    JSON schema write "calls") and have no place for a reasoning field; "triage" says itself why no
+    tool is needed, so it is not offered the answer-directly tool."""
     if reply not in PREFILLS:
         raise ValueError(f"reply format {reply!r}: choose from {sorted(PREFILLS)}")
-    if reply == "keyed" and (reasoning or constrain != "none"):
-        raise ValueError('the "keyed" reply format needs constrain="none" and no reasoning (Predict): '
+    if reply != "calls" and (reasoning or constrain != "none"):
+        raise ValueError(f'the {reply!r} reply format needs constrain="none" and no reasoning (Predict): '
                          'use "calls" with the grammar, the schema or ChainOfThought')  # fmt: skip
+    if reply == "triage" and direct:
+        raise ValueError('the "triage" reply format states why no tool is needed itself: use direct=False '
+                         "(optimize --no-direct)")  # fmt: skip
 
 
 def response_schema(specs: list[ToolSpec], reasoning: bool) -> dict[str, Any]:
@@ -268,7 +295,8 @@ def examples_block(demos: list[dict[str, Any]], direct: bool, reply: ReplyFormat
         for turn in conversation_turns(str(demo.get("conversation") or "")):
             lines.append(f"{turn['role'].capitalize()}: {turn['content']}")
         lines.append(f"User: {_user_text(demo)}")
-        lines.append(f"Reply: {reply_json(_calls_of(demo.get('tool_calls')), direct, reply)}")
+        calls = _calls_of(demo.get("tool_calls"))
+        lines.append(f"Reply: {reply_json(calls, direct, reply, str(demo.get('decline') or ''))}")
         parts.append("\n".join(lines))
     return "\n".join(parts)
 
@@ -345,7 +373,7 @@ class NativeToolAdapter(dspy.Adapter):
     ) -> None:
         super().__init__()
         self.direct, self.prefill = direct, prefill
-        check_reply(reply, as_constrain(constrain))
+        check_reply(reply, as_constrain(constrain), direct=direct)
         self.reply: ReplyFormat = reply
         self.example_tools: ExampleTools = example_tools
         # Without the answer-directly tool there is no name whose probability could be read.
@@ -365,7 +393,7 @@ class NativeToolAdapter(dspy.Adapter):
         specs = parse_rendered(str(inputs["tools"]))
         offered = [*specs, _direct_spec(specs)] if self.direct else specs
         reasoning = "reasoning" in signature.output_fields
-        check_reply(self.reply, self.constrain, reasoning)
+        check_reply(self.reply, self.constrain, reasoning, self.direct)
         system = signature.instructions + REPLY_NOTES[self.reply].format(none=no_call_note(self.reply, self.direct))
         system += REASONING_NOTE if reasoning else ""
         messages: list[dict[str, Any]] = []
@@ -378,7 +406,7 @@ class NativeToolAdapter(dspy.Adapter):
                              {"role": "user", "content": _user_text(demo)},
                              {"role": "assistant",
                               "content": reply_json(_calls_of(demo.get("tool_calls")), self.direct,
-                                                    self.reply)}]  # fmt: skip
+                                                    self.reply, str(demo.get("decline") or ""))}]  # fmt: skip
         messages = [
             {"role": "system", "content": system},
             *messages,

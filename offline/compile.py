@@ -22,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import dspy
 
+from dspy_programs.native_adapter import ReplyFormat
 from dspy_programs.programs import ADAPTERS, ToolSelector
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
 from offline import calibrate, data
@@ -394,9 +395,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="selector demos: worked examples with their own tools, or earlier turns")
     parser.add_argument("--no-prefill", dest="prefill", action="store_false",
                         help="selector: let the model start its reply (default: started as compact JSON)")
-    parser.add_argument("--reply", choices=["calls", "keyed"], default="calls",
-                        help='selector: the reply\'s shape: {"calls": [{"name": ..., "arguments": ...}]} or, '
-                             'fewer tokens, [{"<name>": {<arguments>}}] (dspy_programs/native_adapter.py)')
+    parser.add_argument("--reply", choices=get_args(ReplyFormat), default="calls",
+                        help='selector: the reply\'s shape: {"calls": [{"name": ..., "arguments": ...}]}; or, '
+                             'fewer tokens, [{"<name>": {<arguments>}}]; or "triage", {"need": ..., "calls": '
+                             '[...]}, which first says whether a tool is needed or why none is (with --no-direct; '
+                             'dspy_programs/native_adapter.py)')
     parser.add_argument("--example-tools", choices=["described", "signatures"], default="signatures",
                         help="selector: write each worked example's own tool list with the first sentence of "
                              "each description, or the signatures alone (a shorter prompt)")

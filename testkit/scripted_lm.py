@@ -124,13 +124,17 @@ def native_selector_fields(messages: list[dict[str, Any]], tools: list[dict[str,
 
 
 def native_reply(outputs: dict[str, Any], messages: list[dict[str, Any]]) -> str:
-    """The selector's reply as the model writes it: one JSON object, or the "keyed" list when the
-    request started (prefilled) the reply as one."""
+    """The selector's reply as the model writes it: one JSON object, or the "keyed" list or the
+    "triage" object when the request started (prefilled) the reply as one."""
     calls = outputs["tool_calls"]["tool_calls"]
     last = messages[-1] if messages else {}
-    if last.get("role") == "assistant" and str(last.get("content", "")).startswith("["):
+    started = str(last.get("content", "")) if last.get("role") == "assistant" else ""
+    body = [{"name": c["name"], "arguments": c["args"]} for c in calls]
+    if started.startswith("["):
         return json.dumps([{c["name"]: c["args"]} for c in calls])
-    return json.dumps({"calls": [{"name": c["name"], "arguments": c["args"]} for c in calls]})
+    if started.startswith('{"need"'):  # a triage reply: what the question needs, then the calls
+        return json.dumps({"need": "tool" if calls else "no_tool", "calls": body})
+    return json.dumps({"calls": body})
 
 
 def _tool_dicts(tools: Any) -> list[dict[str, Any]]:

@@ -241,6 +241,43 @@ def test_the_keyed_reply_is_asked_for_shown_in_examples_and_parsed_in_either_for
     assert ToolSelector(reply="keyed").config()["reply"] == "keyed"
 
 
+def test_the_triage_reply_states_the_need_first_and_a_declined_need_makes_no_call() -> None:
+    from dspy_programs.native_adapter import PREFILLS, NativeToolAdapter
+    from dspy_programs.programs import ToolSelector
+    from dspy_programs.signatures import SelectTools
+
+    inputs = {"question": "What is the capital of France?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE}
+    call_demo = {"question": "Weekday of 2026-01-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE,
+                 "tool_calls": [{"name": "date_calculator", "args": {"operation": "weekday", "date": "2026-01-01"}}]}
+    chat_demo = {"question": "hi!", "conversation": "", "gathered": "", "tools": SHIPPED_DATE, "decline": "chat",
+                 "tool_calls": {"tool_calls": []}}
+    unlabeled = {**chat_demo, "question": "ok", "decline": ""}  # a user's row with no reason
+    adapter = NativeToolAdapter(direct=False, constrain="none", prefill=True, reply="triage")
+    messages, tools, _ = adapter.format_native(SelectTools, [call_demo, chat_demo, unlabeled], inputs)
+    assert messages[-1] == {"role": "assistant", "content": PREFILLS["triage"]}
+    assert [t["function"]["name"] for t in tools] == ["date_calculator"]  # no answer-directly tool
+    system = messages[0]["content"]
+    assert ('Reply: {"need": "tool", "calls": [{"name": "date_calculator", "arguments": '
+            '{"operation": "weekday", "date": "2026-01-01"}}]}') in system
+    assert 'User: hi!\nReply: {"need": "small_talk", "calls": []}' in system
+    assert 'User: ok\nReply: {"need": "no_tool", "calls": []}' in system
+
+    def parsed(text: str) -> list[tuple[str, dict[str, object]]]:
+        return [(c.name, c.args) for c in adapter.parse_output(SelectTools, {"text": text})["tool_calls"].tool_calls]
+
+    call = 'tool", "calls": [{"name": "date_calculator", "arguments": {"operation": "weekday", "date": "2026-03-01"}}]}'
+    for text in (call, PREFILLS["triage"] + call):  # the continuation, or the whole reply
+        assert parsed(text) == [("date_calculator", {"operation": "weekday", "date": "2026-03-01"})]
+    assert parsed('general_knowledge", "calls": []}') == []
+    # A declined need decides, even if the model then writes a call anyway.
+    assert parsed('general_knowledge", "calls": [{"name": "date_calculator", "arguments": {}}]}') == []
+    # Unconstrained, without reasoning and without the answer-directly tool only.
+    for bad in ({"direct": True}, {"constrain": "grammar"}, {"reasoning": True}):
+        with pytest.raises(ValueError, match="triage"):
+            ToolSelector(**{"direct": False, "reply": "triage", **bad})  # type: ignore[arg-type]
+    assert ToolSelector(direct=False, reply="triage").config()["reply"] == "triage"
+
+
 def test_examples_tool_lists_are_signatures_by_default_and_older_programs_keep_descriptions() -> None:
     from dspy_programs.native_adapter import examples_block
     from dspy_programs.programs import selector_kwargs
