@@ -13,7 +13,8 @@ and changes only the wire format, for llama.cpp's `llama-server --jinja`:
   tools (call_grammar.py: each call's name is one of theirs and its arguments follow that
   tool's schema, compact JSON), so an invalid call cannot be written; validation still runs.
   `"schema"` sends the same constraint as a `response_format` JSON schema (the server's own
-  grammar, which lets the model pretty-print: ~2x the tokens), `"none"` nothing;
+  grammar, which lets the model pretty-print: ~2x the tokens), `"none"` nothing, `"retry"`
+  nothing, then the grammar once if a call in the reply is invalid;
   (Measured on this server: Qwen2.5-Coder-1.5B answers a `tools` request with fenced JSON, not
   with `<tool_call>` tags, so `tool_choice: "required"` never sees a call and runs to the
   token limit; a JSON schema constrains what the model actually writes);
@@ -27,6 +28,9 @@ and changes only the wire format, for llama.cpp's `llama-server --jinja`:
   - `"turns"`: earlier user turns and the assistant's JSON reply, only for demos whose calls
     validate against the offered tools' schemas (a same-named tool with another schema does not
     count);
+- `reply="triage"` starts the reply with what the question needs, `{"need": "tools" | "small_talk" |
+  "common_knowledge" | "writing", "calls": [...]}`: the model classifies the question before it
+  writes a tool's name; a need other than "tools" makes no call;
 - a ChainOfThought signature (a `reasoning` output) gets a `reasoning` string before `calls`;
 - with `abstain` (a probability, chosen by `optimize --abstain` on train rows), the request asks
   for the log-probabilities of the reply's tokens, and the selector answers directly when the
@@ -75,21 +79,33 @@ REPLY_NOTES: dict[ReplyFormat, str] = {
     "keyed": '\n\nReply with one JSON list and nothing else: [{{"<tool name>": {{<arguments>}}}}], one object per '
              'call; {none}',
     "triage": '\n\nReply with one JSON object and nothing else: {{"need": "<need>", "calls": [{{"name": "<tool name>", '
-              '"arguments": {{<arguments>}}}}]}}. First the need: "tool" when a tool you have now does what the '
-              'question asks, then one call per part. Otherwise, with "calls": [], why no tool is needed: '
-              '"small_talk" (greetings, thanks, chat), "general_knowledge" (facts and explanations that need no '
-              'company, account or live data), "writing" (a text to write or explain), "no_matching_tool" (a tool '
-              'would be needed, but none of yours does exactly this), or "no_tool".',
+              '"arguments": {{<arguments>}}}}]}}. {none}',
 }  # fmt: skip
 # The start of the reply, sent as the last (assistant) message: llama-server continues it
 # (OpenAI-compatible "assistant prefill"). Unprompted, the model fences and pretty-prints its
 # JSON (45 tokens for one calculator call, 19 compact, measured on ts-0004).
 PREFILLS: dict[ReplyFormat, str] = {"calls": '{"calls": [{"name": "', "keyed": '[{"', "triage": '{"need": "'}
-# A triage reply's need when a tool is called, and for each reason a row gives for calling none
-# (the dataset's `decline` field, datasets/README.md); a row with no reason is "no_tool".
-TOOL_NEED = "tool"
-NEEDS: dict[str, str] = {"chat": "small_talk", "knowledge": "general_knowledge", "writing": "writing",
-                         "no_match": "no_matching_tool", "": "no_tool"}  # fmt: skip
+# A triage reply's need: "tools", or why no tool is needed, one label for each reason a row gives
+# (the dataset's `decline` field, datasets/README.md). With the answer-directly tool, a request no
+# tool does, and a no-call row with no reason, are "tools" + answer_directly: that is a choice among
+# the tools. (Measured, labeled-k12t: with its own label, and "general_knowledge" for facts, the
+# model declined 29 of 95 dev questions that needed a tool, before reading the tools.)
+TOOL_NEED = "tools"
+NEEDS: dict[str, str] = {"chat": "small_talk", "knowledge": "common_knowledge", "writing": "writing"}
+UNDIRECTED_NEEDS: dict[str, str] = {"no_match": "no_matching_tool", "": "no_tool"}
+TRIAGE_NOTES = {
+    True: 'First the need: "tools" when the question needs anything specific to the user or their organisation '
+          '(its products, policies, orders, accounts, systems), or a computation, conversion, date or live data; '
+          'then one call per part, or {direct} when none of your tools does exactly what is asked. Otherwise, with '
+          '"calls": [], the need is "small_talk" (greetings, thanks, chat), "common_knowledge" (a fact any '
+          'encyclopedia has: a capital, an author, what an acronym or a general term means) or "writing" (a text '
+          'to write).',
+    False: 'First the need: "tools" when a tool you have now does what the question asks, then one call per part. '
+           'Otherwise, with "calls": [], the need is "small_talk" (greetings, thanks, chat), "common_knowledge" (a '
+           'fact any encyclopedia has: a capital, an author, what an acronym or a general term means), "writing" '
+           '(a text to write), "no_matching_tool" (a tool would be needed, but none of yours does exactly this) or '
+           '"no_tool".',
+}  # fmt: skip
 REASONING_NOTE = ' Start the object with "reasoning": one short sentence on which tool the question needs, or none.'
 # The top log-probabilities asked for each reply token: "answer_directly" is among the ten most
 # likely first tokens of a name whenever its share is worth acting on.
@@ -100,7 +116,12 @@ _NAME_STARTS: dict[ReplyFormat, re.Pattern[str]] = {"calls": re.compile(r'"name"
                                                     "keyed": re.compile(r'[\[,]\s*\{\s*"$'),
                                                     "triage": re.compile(r'"name"\s*:\s*"$')}  # fmt: skip
 DemoMode = Literal["examples", "turns"]
-Constrain = Literal["grammar", "schema", "none"]
+Constrain = Literal["grammar", "schema", "none", "retry"]
+# "retry": unconstrained, and asked once more under the grammar only when the reply holds a call
+# that validation rejects. Unconstrained, the model writes every part of a multi-part question;
+# under the grammar it tends to stop after one call (README, "Tool selection"). But unconstrained
+# it also names tools it was not offered, from a worked example's tool list ("search_flights" for
+# a hotel-cap question) or made up ("search_inventory"), which used to end as no call at all.
 
 
 def as_constrain(value: Constrain | bool) -> Constrain:
@@ -214,10 +235,12 @@ def reply_json(calls: list[dict[str, Any]], direct: bool = False, reply: ReplyFo
                decline: str = "") -> str:  # fmt: skip
     """The reply the model is asked for (compact JSON): a demo's answer, written the same way.
     `decline` is why a no-call demo needs no tool (its row's reason), which a triage reply states."""
-    body = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
     if reply == "triage":
-        return json.dumps({"need": TOOL_NEED if calls else NEEDS.get(decline, NEEDS[""]), "calls": body},
-                          ensure_ascii=False)  # fmt: skip
+        need = TOOL_NEED if calls else NEEDS.get(decline) or (None if direct else UNDIRECTED_NEEDS.get(decline))
+        if need is None:  # no tool does it (or no reason given): a choice among the tools
+            need, calls = TOOL_NEED, [{"name": DIRECT_TOOL, "args": {}}]
+        body = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
+        return json.dumps({"need": need, "calls": body}, ensure_ascii=False)
     if not calls and direct:
         calls = [{"name": DIRECT_TOOL, "args": {}}]
     if reply == "keyed":
@@ -244,21 +267,19 @@ def reply_calls(text: str) -> tuple[list[dict[str, Any]], str] | None:
 
 def no_call_note(reply: ReplyFormat, direct: bool) -> str:
     """How the instructions spell "no call": the reply a no-call demo shows (`reply_json`)."""
+    if reply == "triage":
+        return TRIAGE_NOTES[direct].format(direct=json.dumps({"name": DIRECT_TOOL, "arguments": {}}))
     return f"{reply_json([], direct, reply)} when no {'other ' if direct else ''}tool is needed."
 
 
-def check_reply(reply: ReplyFormat, constrain: Constrain, reasoning: bool = False, direct: bool = False) -> None:
+def check_reply(reply: ReplyFormat, constrain: Constrain, reasoning: bool = False) -> None:
     """The one rule on reply formats: "keyed" and "triage" are unconstrained (the grammar and the
-    JSON schema write "calls") and have no place for a reasoning field; "triage" says itself why no
-    tool is needed, so it is not offered the answer-directly tool."""
+    JSON schema write "calls") and have no place for a reasoning field."""
     if reply not in PREFILLS:
         raise ValueError(f"reply format {reply!r}: choose from {sorted(PREFILLS)}")
-    if reply != "calls" and (reasoning or constrain != "none"):
+    if reply != "calls" and (reasoning or constrain != "none"):  # ("retry" asks again in "calls")
         raise ValueError(f'the {reply!r} reply format needs constrain="none" and no reasoning (Predict): '
                          'use "calls" with the grammar, the schema or ChainOfThought')  # fmt: skip
-    if reply == "triage" and direct:
-        raise ValueError('the "triage" reply format states why no tool is needed itself: use direct=False '
-                         "(optimize --no-direct)")  # fmt: skip
 
 
 def response_schema(specs: list[ToolSpec], reasoning: bool) -> dict[str, Any]:
@@ -373,7 +394,7 @@ class NativeToolAdapter(dspy.Adapter):
     ) -> None:
         super().__init__()
         self.direct, self.prefill = direct, prefill
-        check_reply(reply, as_constrain(constrain), direct=direct)
+        check_reply(reply, as_constrain(constrain))
         self.reply: ReplyFormat = reply
         self.example_tools: ExampleTools = example_tools
         # Without the answer-directly tool there is no name whose probability could be read.
@@ -384,7 +405,7 @@ class NativeToolAdapter(dspy.Adapter):
     def _prefills(self, signature: type[dspy.Signature]) -> bool:
         """Whether the request carries the reply's start: not under a grammar or schema (already
         compact), nor before a ChainOfThought reasoning field."""
-        return self.prefill and self.constrain == "none" and "reasoning" not in signature.output_fields
+        return self.prefill and self.constrain in ("none", "retry") and "reasoning" not in signature.output_fields
 
     def format_native(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
@@ -393,7 +414,7 @@ class NativeToolAdapter(dspy.Adapter):
         specs = parse_rendered(str(inputs["tools"]))
         offered = [*specs, _direct_spec(specs)] if self.direct else specs
         reasoning = "reasoning" in signature.output_fields
-        check_reply(self.reply, self.constrain, reasoning, self.direct)
+        check_reply(self.reply, self.constrain, reasoning)
         system = signature.instructions + REPLY_NOTES[self.reply].format(none=no_call_note(self.reply, self.direct))
         system += REASONING_NOTE if reasoning else ""
         messages: list[dict[str, Any]] = []
@@ -467,10 +488,10 @@ class NativeToolAdapter(dspy.Adapter):
             value["reasoning"] = reasoning
         return value
 
-    def _schema_twin(self) -> NativeToolAdapter:
-        return NativeToolAdapter(direct=self.direct, constrain="schema", demo_mode=self.demo_mode,
+    def _twin(self, constrain: Constrain) -> NativeToolAdapter:
+        return NativeToolAdapter(direct=self.direct, constrain=constrain, demo_mode=self.demo_mode,
                                  prefill=self.prefill, abstain=self.abstain, reply="calls",
-                                 example_tools=self.example_tools)
+                                 example_tools=self.example_tools)  # fmt: skip
 
     def _request(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
@@ -482,14 +503,31 @@ class NativeToolAdapter(dspy.Adapter):
         names = [s.name for s in parse_rendered(str(inputs["tools"]))]
         return messages, ({"tools": tools} if tools else {}) | extra, direct_name(names), names
 
-    def __call__(
-        self,
-        lm: dspy.BaseLM,
-        lm_kwargs: dict[str, Any],
-        signature: type[dspy.Signature],
-        demos: list[dict[str, Any]],
-        inputs: dict[str, Any],
-    ) -> list[dict[str, Any]]:
+    def _needs_retry(self, results: list[dict[str, Any]], inputs: dict[str, Any]) -> bool:
+        """Under "retry": whether a reply holds a call that validation rejects (a name not offered,
+        or arguments against the tool's schema)."""
+        if self.constrain != "retry":
+            return False
+        specs = parse_rendered(str(inputs["tools"]))
+        return any(validate_calls(_calls_of(r["tool_calls"]), specs)[1] for r in results)
+
+    # DSPy's Adapter interface, sync and async: the same steps, with and without `await`.
+    def __call__(self, lm: dspy.BaseLM, lm_kwargs: dict[str, Any], signature: type[dspy.Signature],
+                 demos: list[dict[str, Any]], inputs: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+        results = self._complete(lm, lm_kwargs, signature, demos, inputs)
+        if self._needs_retry(results, inputs):
+            results = self._twin("grammar")._complete(lm, lm_kwargs, signature, demos, inputs)
+        return results
+
+    async def acall(self, lm: dspy.BaseLM, lm_kwargs: dict[str, Any], signature: type[dspy.Signature],
+                    demos: list[dict[str, Any]], inputs: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+        results = await self._acomplete(lm, lm_kwargs, signature, demos, inputs)
+        if self._needs_retry(results, inputs):
+            results = await self._twin("grammar")._acomplete(lm, lm_kwargs, signature, demos, inputs)
+        return results
+
+    def _complete(self, lm: dspy.BaseLM, lm_kwargs: dict[str, Any], signature: type[dspy.Signature],
+                  demos: list[dict[str, Any]], inputs: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
         messages, kwargs, direct, names = self._request(signature, demos, inputs)
         try:
             with adapter_message_call(lm, messages):  # DSPy 3.4's own adapters send message dicts the same way
@@ -500,19 +538,13 @@ class NativeToolAdapter(dspy.Adapter):
             # A grammar request goes through DSPy's LiteLLM engine; when it fails (a server that
             # refuses the grammar, or is down) ask once more with the server's JSON-schema
             # constraint on DSPy's native engine, whose errors name the cause.
-            messages, kwargs, direct, names = self._schema_twin()._request(signature, demos, inputs)
+            messages, kwargs, direct, names = self._twin("schema")._request(signature, demos, inputs)
             with adapter_message_call(lm, messages):
                 outputs = lm(messages=messages, **kwargs, **lm_kwargs)
         return [self.parse_output(signature, o, direct, names) for o in outputs]
 
-    async def acall(
-        self,
-        lm: dspy.BaseLM,
-        lm_kwargs: dict[str, Any],
-        signature: type[dspy.Signature],
-        demos: list[dict[str, Any]],
-        inputs: dict[str, Any],
-    ) -> list[dict[str, Any]]:
+    async def _acomplete(self, lm: dspy.BaseLM, lm_kwargs: dict[str, Any], signature: type[dspy.Signature],
+                         demos: list[dict[str, Any]], inputs: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
         messages, kwargs, direct, names = self._request(signature, demos, inputs)
         try:
             with adapter_message_call(lm, messages):
@@ -520,7 +552,7 @@ class NativeToolAdapter(dspy.Adapter):
         except Exception:
             if "grammar" not in kwargs:
                 raise
-            messages, kwargs, direct, names = self._schema_twin()._request(signature, demos, inputs)
+            messages, kwargs, direct, names = self._twin("schema")._request(signature, demos, inputs)
             with adapter_message_call(lm, messages):
                 outputs = await lm.acall(messages=messages, **kwargs, **lm_kwargs)
         return [self.parse_output(signature, o, direct, names) for o in outputs]

@@ -73,7 +73,7 @@ class ToolSelector(dspy.Module):
         abstain: float | None = None,
         # "keyed" writes each call as {"<name>": {<arguments>}}: fewer tokens to generate;
         # "triage" first says what the question needs (native_adapter.py). Both unconstrained and
-        # without reasoning only; "triage" without the answer-directly tool.
+        # without reasoning only.
         reply: ReplyFormat = "calls",
         # How each worked example's own tool list is written (native_adapter.py). Signatures alone:
         # the same dev accuracy as with descriptions, 9 % quicker (README, "Tool selection").
@@ -86,7 +86,7 @@ class ToolSelector(dspy.Module):
         self.constrain: Constrain = as_constrain(constrain)
         self.reply: ReplyFormat = reply
         self.example_tools: ExampleTools = example_tools
-        check_reply(reply, self.constrain, reasoning, direct)  # at construction, not at the first call
+        check_reply(reply, self.constrain, reasoning)  # at construction, not at the first call
         self.select = dspy.ChainOfThought(SelectTools) if reasoning else dspy.Predict(SelectTools)
 
     def config(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any, get_args
 
 import dspy
 
-from dspy_programs.native_adapter import ReplyFormat
+from dspy_programs.native_adapter import Constrain, ReplyFormat
 from dspy_programs.programs import ADAPTERS, ToolSelector
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
 from offline import calibrate, data
@@ -389,8 +389,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="selector prompt format (see dspy_programs/programs.py)")
     parser.add_argument("--reasoning", action="store_true", help="selector: ChainOfThought instead of Predict")
     parser.add_argument("--no-direct", action="store_true", help="selector: no answer_directly tool")
-    parser.add_argument("--constrain", choices=["grammar", "schema", "none"], default="none",
-                        help="selector: how the server constrains the reply")
+    parser.add_argument("--constrain", choices=get_args(Constrain), default="none",
+                        help="selector: how the server constrains the reply (retry: not at first, the grammar "
+                             "once when the reply holds an invalid call)")
     parser.add_argument("--demo-mode", choices=["examples", "turns"], default="examples",
                         help="selector demos: worked examples with their own tools, or earlier turns")
     parser.add_argument("--no-prefill", dest="prefill", action="store_false",
@@ -398,8 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reply", choices=get_args(ReplyFormat), default="calls",
                         help='selector: the reply\'s shape: {"calls": [{"name": ..., "arguments": ...}]}; or, '
                              'fewer tokens, [{"<name>": {<arguments>}}]; or "triage", {"need": ..., "calls": '
-                             '[...]}, which first says whether a tool is needed or why none is (with --no-direct; '
-                             'dspy_programs/native_adapter.py)')
+                             '[...]}, which first says whether the tools are needed or why none is '
+                             '(dspy_programs/native_adapter.py)')
     parser.add_argument("--example-tools", choices=["described", "signatures"], default="signatures",
                         help="selector: write each worked example's own tool list with the first sentence of "
                              "each description, or the signatures alone (a shorter prompt)")

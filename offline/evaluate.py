@@ -118,7 +118,8 @@ def describe(program: ToolSelector) -> str:
         return f"({'ChainOfThought' if program.reasoning else 'Predict'}, {program.adapter_name})"
     parts = ["ChainOfThought" if program.reasoning else "Predict",
              "answer_directly" if program.direct else "no-call as text",
-             {"grammar": "grammar", "schema": "JSON schema", "none": "unconstrained"}[program.constrain]]  # fmt: skip
+             {"grammar": "grammar", "schema": "JSON schema", "none": "unconstrained",
+              "retry": "grammar on an invalid call"}[program.constrain]]  # fmt: skip
     if program.prefill:
         parts.append("prefilled reply")
     if program.reply != "calls":

@@ -133,7 +133,7 @@ def native_reply(outputs: dict[str, Any], messages: list[dict[str, Any]]) -> str
     if started.startswith("["):
         return json.dumps([{c["name"]: c["args"]} for c in calls])
     if started.startswith('{"need"'):  # a triage reply: what the question needs, then the calls
-        return json.dumps({"need": "tool" if calls else "no_tool", "calls": body})
+        return json.dumps({"need": "tools" if calls else "no_tool", "calls": body})
     return json.dumps({"calls": body})
 
 

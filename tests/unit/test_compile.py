@@ -251,31 +251,90 @@ def test_the_triage_reply_states_the_need_first_and_a_declined_need_makes_no_cal
                  "tool_calls": [{"name": "date_calculator", "args": {"operation": "weekday", "date": "2026-01-01"}}]}
     chat_demo = {"question": "hi!", "conversation": "", "gathered": "", "tools": SHIPPED_DATE, "decline": "chat",
                  "tool_calls": {"tool_calls": []}}
+    no_match = {**chat_demo, "question": "book me a flight", "decline": "no_match"}
     unlabeled = {**chat_demo, "question": "ok", "decline": ""}  # a user's row with no reason
-    adapter = NativeToolAdapter(direct=False, constrain="none", prefill=True, reply="triage")
-    messages, tools, _ = adapter.format_native(SelectTools, [call_demo, chat_demo, unlabeled], inputs)
+    demos: list[dict[str, Any]] = [call_demo, chat_demo, no_match, unlabeled]
+    adapter = NativeToolAdapter(constrain="none", prefill=True, reply="triage")
+    messages, tools, _ = adapter.format_native(SelectTools, demos, inputs)
     assert messages[-1] == {"role": "assistant", "content": PREFILLS["triage"]}
-    assert [t["function"]["name"] for t in tools] == ["date_calculator"]  # no answer-directly tool
+    assert [t["function"]["name"] for t in tools] == ["date_calculator", "answer_directly"]
     system = messages[0]["content"]
-    assert ('Reply: {"need": "tool", "calls": [{"name": "date_calculator", "arguments": '
+    assert '"common_knowledge" (a fact any encyclopedia has' in system
+    assert ('Reply: {"need": "tools", "calls": [{"name": "date_calculator", "arguments": '
             '{"operation": "weekday", "date": "2026-01-01"}}]}') in system
     assert 'User: hi!\nReply: {"need": "small_talk", "calls": []}' in system
-    assert 'User: ok\nReply: {"need": "no_tool", "calls": []}' in system
+    # A request no tool does is a choice among the tools: answer_directly.
+    direct = '{"need": "tools", "calls": [{"name": "answer_directly", "arguments": {}}]}'
+    assert f"User: book me a flight\nReply: {direct}" in system and f"User: ok\nReply: {direct}" in system
+    # Without the answer-directly tool, those two have labels of their own.
+    undirected = NativeToolAdapter(direct=False, constrain="none", prefill=True, reply="triage")
+    messages, tools, _ = undirected.format_native(SelectTools, demos, inputs)
+    assert [t["function"]["name"] for t in tools] == ["date_calculator"]
+    assert 'User: book me a flight\nReply: {"need": "no_matching_tool", "calls": []}' in messages[0]["content"]
+    assert 'User: ok\nReply: {"need": "no_tool", "calls": []}' in messages[0]["content"]
 
     def parsed(text: str) -> list[tuple[str, dict[str, object]]]:
         return [(c.name, c.args) for c in adapter.parse_output(SelectTools, {"text": text})["tool_calls"].tool_calls]
 
-    call = 'tool", "calls": [{"name": "date_calculator", "arguments": {"operation": "weekday", "date": "2026-03-01"}}]}'
+    call = ('tools", "calls": [{"name": "date_calculator", "arguments": '
+            '{"operation": "weekday", "date": "2026-03-01"}}]}')
     for text in (call, PREFILLS["triage"] + call):  # the continuation, or the whole reply
         assert parsed(text) == [("date_calculator", {"operation": "weekday", "date": "2026-03-01"})]
-    assert parsed('general_knowledge", "calls": []}') == []
+    assert parsed('common_knowledge", "calls": []}') == []
+    assert parsed('tools", "calls": [{"name": "answer_directly", "arguments": {}}]}') == []
     # A declined need decides, even if the model then writes a call anyway.
-    assert parsed('general_knowledge", "calls": [{"name": "date_calculator", "arguments": {}}]}') == []
-    # Unconstrained, without reasoning and without the answer-directly tool only.
-    for bad in ({"direct": True}, {"constrain": "grammar"}, {"reasoning": True}):
+    assert parsed('common_knowledge", "calls": [{"name": "date_calculator", "arguments": {}}]}') == []
+    # Unconstrained and without reasoning only.
+    for bad in ({"constrain": "grammar"}, {"reasoning": True}):
         with pytest.raises(ValueError, match="triage"):
-            ToolSelector(**{"direct": False, "reply": "triage", **bad})  # type: ignore[arg-type]
-    assert ToolSelector(direct=False, reply="triage").config()["reply"] == "triage"
+            ToolSelector(**{"reply": "triage", **bad})  # type: ignore[arg-type]
+    assert ToolSelector(reply="triage").config()["reply"] == "triage"
+
+
+class _Replies:
+    """An LM that answers each request with the next reply and keeps what was asked."""
+
+    def __init__(self, *replies: str) -> None:
+        self.replies, self.requests = list(replies), []  # type: list[str], list[dict[str, Any]]
+
+    def __call__(self, messages: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+        self.requests.append({"messages": messages, **kwargs})
+        return [{"text": self.replies.pop(0)}]
+
+    async def acall(self, messages: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+        return self(messages, **kwargs)
+
+
+def test_retry_asks_again_under_the_grammar_only_when_the_free_reply_holds_an_invalid_call() -> None:
+    import asyncio
+
+    from dspy_programs.native_adapter import NativeToolAdapter
+    from dspy_programs.signatures import SelectTools
+
+    inputs = {"question": "Weekday of 2026-03-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE}
+    valid = 'date_calculator", "arguments": {"operation": "weekday", "date": "2026-03-01"}}]}'
+    adapter = NativeToolAdapter(constrain="retry", prefill=True)
+    for reply in (valid, 'answer_directly", "arguments": {}}]}'):  # a valid reply is kept: one request
+        lm = _Replies(reply)
+        adapter(lm, {}, SelectTools, [], inputs)  # type: ignore[arg-type]
+        assert len(lm.requests) == 1 and "grammar" not in lm.requests[0]
+    # A tool that was not offered (from a worked example's list), then arguments against the schema.
+    for invalid in ('search_calendar", "arguments": {"day": "2026-03-01"}}]}',
+                    'date_calculator", "arguments": {"when": "2026-03-01"}}]}'):
+        lm = _Replies(invalid, '{"calls": [{"name": "date_calculator", "arguments": '
+                               '{"operation": "weekday", "date": "2026-03-01"}}]}')
+        results = asyncio.run(adapter.acall(lm, {}, SelectTools, [], inputs))  # type: ignore[arg-type]
+        assert [(c.name, c.args) for c in results[0]["tool_calls"].tool_calls] == [
+            ("date_calculator", {"operation": "weekday", "date": "2026-03-01"})]
+        first, second = lm.requests
+        assert "grammar" not in first and first["messages"][-1]["role"] == "assistant"  # free, prefilled
+        assert "date_calculator" in second["grammar"] and second["messages"][-1]["role"] == "user"
+        # The same system message up to the tools (the server's cached prefix serves the retry).
+        assert second["messages"][0]["content"].startswith(first["messages"][0]["content"])
+    # Unconstrained (the default), an invalid call is left to validation: no second request.
+    lm = _Replies('search_calendar", "arguments": {}}]}')
+    NativeToolAdapter(constrain="none", prefill=True)(lm, {}, SelectTools, [], inputs)  # type: ignore[arg-type]
+    assert len(lm.requests) == 1
 
 
 def test_examples_tool_lists_are_signatures_by_default_and_older_programs_keep_descriptions() -> None:
