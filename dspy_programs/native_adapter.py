@@ -70,7 +70,7 @@ ReplyFormat = Literal["calls", "keyed", "triage"]
 # How the reply writes its calls. "calls" spells out each call as Qwen's tool template does;
 # "keyed" names each call by its key, 3 fewer generated tokens per call (`", "arguments": {` is
 # `": {`), which on a CPU is most of the time a selection takes. "triage" first says what the
-# question needs, "tool" or why none is needed, then the calls: the model classifies the question
+# question needs, "tools" or why none is needed, then the calls: the model classifies the question
 # before it sees a tool's name in its own reply (a small model otherwise answers "capital of
 # France" with the search tool, whose name comes to mind first).
 REPLY_NOTES: dict[ReplyFormat, str] = {
@@ -93,18 +93,18 @@ PREFILLS: dict[ReplyFormat, str] = {"calls": '{"calls": [{"name": "', "keyed": '
 TOOL_NEED = "tools"
 NEEDS: dict[str, str] = {"chat": "small_talk", "knowledge": "common_knowledge", "writing": "writing"}
 UNDIRECTED_NEEDS: dict[str, str] = {"no_match": "no_matching_tool", "": "no_tool"}
-TRIAGE_NOTES = {
-    True: 'First the need: "tools" when the question needs anything specific to the user or their organisation '
-          '(its products, policies, orders, accounts, systems), or a computation, conversion, date or live data; '
-          'then one call per part, or {direct} when none of your tools does exactly what is asked. Otherwise, with '
-          '"calls": [], the need is "small_talk" (greetings, thanks, chat), "common_knowledge" (a fact any '
-          'encyclopedia has: a capital, an author, what an acronym or a general term means) or "writing" (a text '
-          'to write).',
-    False: 'First the need: "tools" when a tool you have now does what the question asks, then one call per part. '
-           'Otherwise, with "calls": [], the need is "small_talk" (greetings, thanks, chat), "common_knowledge" (a '
-           'fact any encyclopedia has: a capital, an author, what an acronym or a general term means), "writing" '
-           '(a text to write), "no_matching_tool" (a tool would be needed, but none of yours does exactly this) or '
-           '"no_tool".',
+# What each need means, for the instructions ("no_tool", a row with no reason, needs no words).
+NEED_MEANINGS: dict[str, str] = {
+    "small_talk": "greetings, thanks, chat",
+    "common_knowledge": "a fact any encyclopedia has: a capital, an author, what an acronym or a general term means",
+    "writing": "a text to write",
+    "no_matching_tool": "a tool would be needed, but none of yours does exactly this",
+}
+TRIAGE_TOOLS = {  # when the need is "tools", with and without the answer-directly tool
+    True: '"tools" when the question needs anything specific to the user or their organisation (its products, '
+          'policies, orders, accounts, systems), or a computation, conversion, date or live data; then one call '
+          'per part, or {direct} when none of your tools does exactly what is asked.',
+    False: '"tools" when a tool you have now does what the question asks, then one call per part.',
 }  # fmt: skip
 REASONING_NOTE = ' Start the object with "reasoning": one short sentence on which tool the question needs, or none.'
 # The top log-probabilities asked for each reply token: "answer_directly" is among the ten most
@@ -236,7 +236,8 @@ def reply_json(calls: list[dict[str, Any]], direct: bool = False, reply: ReplyFo
     """The reply the model is asked for (compact JSON): a demo's answer, written the same way.
     `decline` is why a no-call demo needs no tool (its row's reason), which a triage reply states."""
     if reply == "triage":
-        need = TOOL_NEED if calls else NEEDS.get(decline) or (None if direct else UNDIRECTED_NEEDS.get(decline))
+        undirected = None if direct else UNDIRECTED_NEEDS.get(decline, UNDIRECTED_NEEDS[""])
+        need = TOOL_NEED if calls else NEEDS.get(decline) or undirected
         if need is None:  # no tool does it (or no reason given): a choice among the tools
             need, calls = TOOL_NEED, [{"name": DIRECT_TOOL, "args": {}}]
         body = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
@@ -247,6 +248,11 @@ def reply_json(calls: list[dict[str, Any]], direct: bool = False, reply: ReplyFo
         return json.dumps([{c["name"]: c.get("args", {})} for c in calls], ensure_ascii=False)
     body = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
     return json.dumps({"calls": body}, ensure_ascii=False)  # (the grammar allows json.dumps' spaces)
+
+
+def demo_reply(demo: Mapping[str, Any], direct: bool, reply: ReplyFormat) -> str:
+    """A worked example's reply: its calls, and for a no-call example its reason (`decline`)."""
+    return reply_json(_calls_of(demo.get("tool_calls")), direct, reply, str(demo.get("decline") or ""))
 
 
 def reply_calls(text: str) -> tuple[list[dict[str, Any]], str] | None:
@@ -268,7 +274,11 @@ def reply_calls(text: str) -> tuple[list[dict[str, Any]], str] | None:
 def no_call_note(reply: ReplyFormat, direct: bool) -> str:
     """How the instructions spell "no call": the reply a no-call demo shows (`reply_json`)."""
     if reply == "triage":
-        return TRIAGE_NOTES[direct].format(direct=json.dumps({"name": DIRECT_TOOL, "arguments": {}}))
+        needs = [*NEEDS.values(), *([] if direct else UNDIRECTED_NEEDS.values())]
+        named = [f'"{n}" ({NEED_MEANINGS[n]})' if n in NEED_MEANINGS else f'"{n}"' for n in needs]
+        tools = TRIAGE_TOOLS[direct].format(direct=json.dumps({"name": DIRECT_TOOL, "arguments": {}}))
+        listed = f"{', '.join(named[:-1])} or {named[-1]}"
+        return f'First the need: {tools} Otherwise, with "calls": [], the need is {listed}.'
     return f"{reply_json([], direct, reply)} when no {'other ' if direct else ''}tool is needed."
 
 
@@ -316,8 +326,7 @@ def examples_block(demos: list[dict[str, Any]], direct: bool, reply: ReplyFormat
         for turn in conversation_turns(str(demo.get("conversation") or "")):
             lines.append(f"{turn['role'].capitalize()}: {turn['content']}")
         lines.append(f"User: {_user_text(demo)}")
-        calls = _calls_of(demo.get("tool_calls"))
-        lines.append(f"Reply: {reply_json(calls, direct, reply, str(demo.get('decline') or ''))}")
+        lines.append(f"Reply: {demo_reply(demo, direct, reply)}")
         parts.append("\n".join(lines))
     return "\n".join(parts)
 
@@ -425,9 +434,7 @@ class NativeToolAdapter(dspy.Adapter):
             for demo in usable_turn_demos(demos, specs):
                 messages += [*conversation_turns(str(demo.get("conversation") or "")),
                              {"role": "user", "content": _user_text(demo)},
-                             {"role": "assistant",
-                              "content": reply_json(_calls_of(demo.get("tool_calls")), self.direct,
-                                                    self.reply, str(demo.get("decline") or ""))}]  # fmt: skip
+                             {"role": "assistant", "content": demo_reply(demo, self.direct, self.reply)}]
         messages = [
             {"role": "system", "content": system},
             *messages,
