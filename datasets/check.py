@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 
-from dspy_programs.signatures import VERDICTS
+from dspy_programs.signatures import DECLINES, VERDICTS
 
 DATASETS_DIR = Path(__file__).resolve().parent
 ROOT = DATASETS_DIR.parent
@@ -28,9 +28,6 @@ DEMO_API = ROOT / "tools" / "data" / "demo_api.json"
 
 SPLITS = {"train", "dev", "test"}
 CATEGORIES = {"single", "multi", "none", "near_miss", "followup"}
-# Why a row needs no tool call (its `decline` field, on no-call rows only): compile's strata take
-# one worked example of each reason, so a general-knowledge question beside a search tool has its own.
-DECLINES = {"chat", "knowledge", "writing", "no_match"}
 MIN_ROWS_PER_OTHER_TOOLSET = 14
 MIN_HELD_OUT_TOOLSETS = 3  # whole tool sets only in dev, and only in test
 MIN_NO_CALL_SHARE_OTHER = 0.2  # of the rows on other tool sets

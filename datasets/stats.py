@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from dspy_programs.signatures import DECLINES
+
 DATASETS_DIR = Path(__file__).resolve().parent
 ROOT = DATASETS_DIR.parent
 SPLITS = ("train", "dev", "test")
 SHIPPED = ("calculator", "convert_units", "date_calculator", "search_knowledge", "http_api")
 CATEGORIES = ("single", "multi", "none", "near_miss", "followup")
-DECLINES = ("chat", "knowledge", "writing", "no_match")
 
 
 def read_jsonl(name: str) -> list[dict[str, Any]]:

@@ -8,6 +8,10 @@ import dspy
 
 Verdict = Literal["accept", "refine", "need_more_info"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)  # the one list of verdicts (nodes, datasets/check.py)
+# Why a labeled selection row needs no tool call (its `decline` field): the strata of compile and
+# the triage reply's needs are keyed by these (native_adapter.NEEDS, datasets/check.py, stats.py).
+Decline = Literal["chat", "knowledge", "writing", "no_match"]
+DECLINES: tuple[Decline, ...] = get_args(Decline)
 
 
 class SelectTools(dspy.Signature):

@@ -242,9 +242,9 @@ def test_the_keyed_reply_is_asked_for_shown_in_examples_and_parsed_in_either_for
 
 
 def test_the_triage_reply_states_the_need_first_and_a_declined_need_makes_no_call() -> None:
-    from dspy_programs.native_adapter import PREFILLS, NativeToolAdapter, reply_json
+    from dspy_programs.native_adapter import NEEDS, PREFILLS, UNDIRECTED_NEEDS, NativeToolAdapter, reply_json
     from dspy_programs.programs import ToolSelector
-    from dspy_programs.signatures import SelectTools
+    from dspy_programs.signatures import DECLINES, SelectTools
 
     inputs = {"question": "What is the capital of France?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE}
     call_demo = {"question": "Weekday of 2026-01-01?", "conversation": "", "gathered": "", "tools": SHIPPED_DATE,
@@ -274,6 +274,8 @@ def test_the_triage_reply_states_the_need_first_and_a_declined_need_makes_no_cal
     assert 'User: ok\nReply: {"need": "no_tool", "calls": []}' in messages[0]["content"]
     # A reason outside the dataset's four is "no_tool" there, never the tool that is not offered.
     assert reply_json([], False, "triage", "opinion") == '{"need": "no_tool", "calls": []}'
+    # Every reason the datasets may give has a need of its own, with or without answer_directly.
+    assert {*NEEDS, *UNDIRECTED_NEEDS} - {""} == set(DECLINES)
 
     def parsed(text: str) -> list[tuple[str, dict[str, object]]]:
         return [(c.name, c.args) for c in adapter.parse_output(SelectTools, {"text": text})["tool_calls"].tool_calls]
