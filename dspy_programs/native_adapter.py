@@ -100,6 +100,13 @@ NEED_MEANINGS: dict[str, str] = {
     "writing": "a text to write",
     "no_matching_tool": "a tool would be needed, but none of yours does exactly this",
 }
+
+
+def decline_meaning(decline: str) -> str:
+    """What a row's reason for no call (its `decline`) means, in the words the triage reply uses."""
+    return NEED_MEANINGS.get(NEEDS.get(decline) or UNDIRECTED_NEEDS.get(decline, ""), decline)
+
+
 TRIAGE_TOOLS = {  # when the need is "tools", with and without the answer-directly tool
     True: '"tools" when the question needs anything specific to the user or their organisation (its products, '
           'policies, orders, accounts, systems), or a computation, conversion, date or live data; then one call '

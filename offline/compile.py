@@ -26,7 +26,7 @@ from typing import Any, get_args
 
 import dspy
 
-from dspy_programs.native_adapter import Constrain, ReplyFormat
+from dspy_programs.native_adapter import Constrain, ReplyFormat, decline_meaning
 from dspy_programs.programs import ADAPTERS, ToolSelector
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
 from offline import calibrate, data
@@ -146,6 +146,9 @@ def _gepa_metric(metric: Callable[..., Any]) -> Callable[..., Any]:
         score = float(metric(gold, pred))
         expected = json.dumps(getattr(gold, "expected_calls", getattr(gold, "verdict", "")), default=str)
         feedback = "correct" if score >= 1 else f"expected {expected}"
+        decline = str(gold.get("decline") or "") if isinstance(gold, dspy.Example) else ""
+        if score < 1 and decline:  # the reflection model is told why no tool was right
+            feedback += f": no tool is needed ({decline_meaning(decline)})"
         return dspy.Prediction(score=score, feedback=feedback)
 
     return with_feedback

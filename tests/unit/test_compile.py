@@ -523,3 +523,21 @@ def test_none_weight_applies_to_the_no_call_strata_whatever_their_names() -> Non
     assert sorted(ex.decline for ex in first if not ex.expected_calls) == sorted(
         ["chat", "knowledge", "no_match", "writing"] * 2)
     assert sum(bool(ex.expected_calls) for ex in first) == 8
+
+
+def test_gepa_feedback_says_why_no_tool_was_right() -> None:
+    import dspy
+
+    from offline.compile import _gepa_metric
+    from offline.metrics import selection_metric
+
+    metric = _gepa_metric(selection_metric)
+    gold = dspy.Example(question="What is the capital of France?", expected_calls=[], decline="knowledge")
+    wrong = metric(gold, dspy.Prediction(calls=[{"name": "search_knowledge", "args": {"query": "capital of France"}}]))
+    assert wrong.score == 0.0
+    assert wrong.feedback == "expected []: no tool is needed (a fact any encyclopedia has: a capital, an author, " \
+                             "what an acronym or a general term means)"
+    assert metric(gold, dspy.Prediction(calls=[])).feedback == "correct"
+    calc = [{"name": "calculator", "args": {"expression": "48*365"}}]
+    needs_tool = dspy.Example(question="48*365", expected_calls=calc)
+    assert metric(needs_tool, dspy.Prediction(calls=[])).feedback.startswith('expected [{"name": "calculator"')
