@@ -22,10 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from runtime.bootstrap import configure
 from runtime.names import tool_of_node
-
-configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

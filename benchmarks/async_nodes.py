@@ -28,6 +28,7 @@ from typing import Any
 
 from benchmarks._common import NO_RATE_LIMITS, ROOT, md_table, ratio, write_results
 from benchmarks.server import load, workers
+from runtime.bootstrap import configure
 from testkit.scripted_server import build_app
 from testkit.server import langgraph_dev, serve_app
 
@@ -59,6 +60,7 @@ def measure(tree: Path, env: dict[str, str], clients: int, runs: int, start: int
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref with the synchronous nodes")
     parser.add_argument("--clients", type=int, default=32)

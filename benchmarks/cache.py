@@ -34,6 +34,7 @@ from benchmarks._common import (
     user,
     write_results,
 )
+from runtime.bootstrap import configure
 
 # Realistic spread of tool latencies (seconds): a local lookup to a slow HTTP API.
 LATENCIES = {"lookup": 0.05, "geocode": 0.08, "rates": 0.12, "search": 0.15, "weather": 0.18,
@@ -72,6 +73,7 @@ def run_pass(graph: Any, qs: list[str], calls: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import md_table, pct, ratio, user, write_results
+from runtime.bootstrap import configure
 
 UPSTREAM = "http://127.0.0.1:8080/v1"
 QUESTIONS = [
@@ -179,6 +180,7 @@ def stats(values: list[float]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=3, help=f"at most {MAX_QUESTIONS}")
     parser.add_argument("--budget-s", type=float, default=120.0, help="no new question starts after this")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from benchmarks._common import NO_RATE_LIMITS, md_table, summary_ms, write_results
+from runtime.bootstrap import configure
 
 MB = 1024 * 1024
 RSS_FACTOR, RSS_SLACK_MB = 1.25, 50.0
@@ -205,6 +206,7 @@ def server_env(model_url: str) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)

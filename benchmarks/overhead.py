@@ -36,6 +36,7 @@ from benchmarks._common import (
     user,
     write_results,
 )
+from runtime.bootstrap import configure
 
 TARGET_OVERHEAD_MS = 3.0
 QUESTION = 'Please use echo{"text": "hi"}'
@@ -156,6 +157,7 @@ def library_of(filename: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=30)

@@ -36,6 +36,7 @@ from benchmarks._common import (
     user,
     write_results,
 )
+from runtime.bootstrap import configure
 
 TOOL_SECONDS = 0.2
 
@@ -89,6 +90,7 @@ async def sequential_async(tools: list[Any], k: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-k", type=int, default=8)
     parser.add_argument("--reps", type=int, default=3, help="repetitions per point; the median is reported")

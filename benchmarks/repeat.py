@@ -20,6 +20,7 @@ from typing import Any
 
 from benchmarks._common import md_table, ratio, write_results
 from offline import data
+from runtime.bootstrap import configure
 from testkit.inputs import wire_input
 from testkit.server import langgraph_dev
 
@@ -49,6 +50,7 @@ async def measure(url: str, questions: list[str]) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(prog="benchmarks.repeat", description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=4, help="first N questions of the answers test split")
     args = parser.parse_args(argv)

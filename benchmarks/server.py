@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from benchmarks._common import NO_RATE_LIMITS, ROOT, md_table, ratio, summary_ms, write_results
+from runtime.bootstrap import configure
 from runtime.settings import ROLES
 from testkit.scripted_server import build_app
 from testkit.server import langgraph_dev, serve_app
@@ -155,6 +156,7 @@ def workers(url: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=64, help="runs per level with more than one client")
     parser.add_argument("--runs-single", type=int, default=16, help="runs at 1 client (each takes the floor)")

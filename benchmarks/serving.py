@@ -35,6 +35,7 @@ from typing import Any
 from benchmarks._common import md_table, pct, ratio, write_results
 from offline import data
 from offline.evaluate_answers import demo_api, run_variant
+from runtime.bootstrap import configure
 from runtime.settings import FlashAttn, get_settings
 from serving.llama_server import build as build_llama_server
 from serving.local_model import MODELS, fetch, server_command, server_ready
@@ -118,6 +119,7 @@ def summarize(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    configure()  # library defaults and the LM cache, as the graph factory would (runtime/bootstrap.py)
     parser = argparse.ArgumentParser(prog="benchmarks.serving", description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=12, help="first N questions of the split")
     parser.add_argument("--loop", nargs="+", choices=["on", "off"], default=["off", "on"])
