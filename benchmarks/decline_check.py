@@ -27,6 +27,7 @@ import httpx
 
 from benchmarks._common import ROOT, md_table, pct, write_results
 from offline.data import read_jsonl, toolset_specs
+from offline.metrics import no_tool_precision_recall, tool_set_exact
 from runtime.settings import get_settings
 
 DEFAULT_RESULTS = ROOT / "benchmarks/results/selector-dev-retry-triage-qwen2.5-coder-1.5b.json"
@@ -77,19 +78,13 @@ def p_yes(client: httpx.Client, url: str, messages: list[dict[str, str]]) -> flo
 
 
 def scores(outcomes: list[dict[str, Any]], checked: dict[str, float], threshold: float) -> dict[str, Any]:
-    """The selector's figures if each checked call with P(yes) below the threshold became "no tool"."""
-    exact = tp = fp = fn = 0
-    for o in outcomes:
-        dropped = o["id"] in checked and checked[o["id"]] < threshold
-        none_pred = dropped or not o["predicted"]
-        none_expected = not o["expected"]
-        exact += none_expected if dropped else bool(o["exact"])
-        tp += none_pred and none_expected
-        fp += none_pred and not none_expected
-        fn += none_expected and not none_pred
-    return {"threshold": threshold, "exact_tool_set": round(exact / len(outcomes), 3),
-            "no_tool_precision": round(tp / (tp + fp), 3) if tp + fp else float("nan"),
-            "no_tool_recall": round(tp / (tp + fn), 3) if tp + fn else float("nan")}  # fmt: skip
+    """The selector's figures if each checked call with P(yes) below the threshold became "no tool"
+    (scored as `evaluate` scores them: offline/metrics.py)."""
+    dropped = {rid for rid, p in checked.items() if p < threshold}
+    pairs = [(o["expected"], [] if o["id"] in dropped else o["predicted"]) for o in outcomes]
+    precision, recall = no_tool_precision_recall(pairs)
+    exact = round(sum(tool_set_exact(expected, got) for expected, got in pairs) / len(pairs), 3)
+    return {"threshold": threshold, "exact_tool_set": exact, "no_tool_precision": precision, "no_tool_recall": recall}
 
 
 def auc(outcomes: list[dict[str, Any]], checked: dict[str, float]) -> float:
@@ -120,11 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     prefixes = {"zero-shot": [{"role": "system", "content": SYSTEM}],
                 "16 train examples": [{"role": "system", "content": SYSTEM}, *demo_messages(rows)]}  # fmt: skip
     runs: dict[str, Any] = {}
+    singles = [o for o in outcomes if len({c["name"] for c in o["predicted"]}) == 1]
     with httpx.Client(timeout=180) as client:
         for label, prefix in prefixes.items():
             checked: dict[str, float] = {}
             seconds: list[float] = []
-            singles = [o for o in outcomes if len({c["name"] for c in o["predicted"]}) == 1]
             for i, o in enumerate(singles, 1):
                 tool = o["predicted"][0]["name"]
                 start = time.perf_counter()
@@ -134,9 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{label}] {i}/{len(singles)} {o['id']} {tool} P(yes)={checked[o['id']]:.3f}", flush=True)
             runs[label] = {"checked": checked, "auc": auc(outcomes, checked), "p50_s": round(pct(seconds, 50), 3),
                            "table": [scores(outcomes, checked, t) for t in THRESHOLDS]}  # fmt: skip
-    n_checked = len(runs["zero-shot"]["checked"])
     parts = [f"Selector replies checked: `{names[0]}` from `{args.results.relative_to(ROOT)}` "
-             f"({len(outcomes)} dev questions; {n_checked} with exactly one tool called).\n"]  # fmt: skip
+             f"({len(outcomes)} dev questions; {len(singles)} with exactly one tool called).\n"]  # fmt: skip
     for label, run in runs.items():
         parts.append(f"### {label}: AUC {run['auc']} (0.5 = no separation), p50 {run['p50_s']} s per check\n")
         parts.append(md_table(["P(yes) below → no tool", "exact tool set", "no-tool precision", "no-tool recall"],

@@ -102,9 +102,15 @@ NEED_MEANINGS: dict[str, str] = {
 }
 
 
+def need_of(decline: str, direct: bool = False) -> str | None:
+    """A no-call row's triage need, from its reason (`decline`); None where, with the answer-directly
+    tool, the row is a choice among the tools (a request no tool does, or no reason given)."""
+    return NEEDS.get(decline) or (None if direct else UNDIRECTED_NEEDS.get(decline, UNDIRECTED_NEEDS[""]))
+
+
 def decline_meaning(decline: str) -> str:
     """What a row's reason for no call (its `decline`) means, in the words the triage reply uses."""
-    return NEED_MEANINGS.get(NEEDS.get(decline) or UNDIRECTED_NEEDS.get(decline, ""), decline)
+    return NEED_MEANINGS.get(need_of(decline) or "", decline)
 
 
 TRIAGE_TOOLS = {  # when the need is "tools", with and without the answer-directly tool
@@ -243,8 +249,7 @@ def reply_json(calls: list[dict[str, Any]], direct: bool = False, reply: ReplyFo
     """The reply the model is asked for (compact JSON): a demo's answer, written the same way.
     `decline` is why a no-call demo needs no tool (its row's reason), which a triage reply states."""
     if reply == "triage":
-        undirected = None if direct else UNDIRECTED_NEEDS.get(decline, UNDIRECTED_NEEDS[""])
-        need = TOOL_NEED if calls else NEEDS.get(decline) or undirected
+        need = TOOL_NEED if calls else need_of(decline, direct)
         if need is None:  # no tool does it (or no reason given): a choice among the tools
             need, calls = TOOL_NEED, [{"name": DIRECT_TOOL, "args": {}}]
         body = [{"name": c["name"], "arguments": c.get("args", {})} for c in calls]
