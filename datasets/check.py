@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
+import importlib.util
 import json
 import re
 import sys
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jsonschema
@@ -26,8 +29,6 @@ ROOT = DATASETS_DIR.parent
 CORPUS_DIR = ROOT / "tools" / "corpus"
 DEMO_API = ROOT / "tools" / "data" / "demo_api.json"
 
-SPLITS = {"train", "dev", "test"}
-CATEGORIES = {"single", "multi", "none", "near_miss", "followup"}
 MIN_ROWS_PER_OTHER_TOOLSET = 14
 MIN_HELD_OUT_TOOLSETS = 3  # whole tool sets only in dev, and only in test
 MIN_NO_CALL_SHARE_OTHER = 0.2  # of the rows on other tool sets
@@ -139,8 +140,8 @@ def check_common(name: str, records: list[dict[str, Any]], prefix: str) -> None:
         rec_id = str(rec.get("id"))
         if not rec_id.startswith(prefix):
             problem(name, f"id {rec_id} does not start with {prefix!r}")
-        if rec.get("split") not in SPLITS:
-            problem(f"{name}:{rec_id}", f"split is {rec.get('split')!r}, expected one of {sorted(SPLITS)}")
+        if rec.get("split") not in _make_splits().SPLITS:
+            problem(f"{name}:{rec_id}", f"split is {rec.get('split')!r}, expected one of {_make_splits().SPLITS}")
         if isinstance(rec.get("question"), str) and not rec["question"].strip():
             problem(f"{name}:{rec_id}", "empty question")
 
@@ -316,14 +317,23 @@ def load_unseen() -> dict[str, dict[str, dict[str, Any]]]:
     return toolsets
 
 
+@functools.cache
+def _make_splits() -> ModuleType:
+    """make_splits.py, loaded by path: it owns the splits, categories and tool-set splits.
+
+    By path because this script is run as a file and loaded as one by the tests, so neither
+    the folder nor a package name can be assumed on ``sys.path``.
+    """
+    spec = importlib.util.spec_from_file_location("make_splits", DATASETS_DIR / "make_splits.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_toolset_splits() -> dict[str, str]:
     """TOOLSET_SPLITS from make_splits.py: the split of every other tool set."""
-    sys.path.insert(0, str(DATASETS_DIR))
-    try:
-        from make_splits import TOOLSET_SPLITS
-    finally:
-        sys.path.pop(0)
-    return dict(TOOLSET_SPLITS)
+    return dict(_make_splits().TOOLSET_SPLITS)
 
 
 def check_toolset_splits(unseen: dict[str, dict[str, dict[str, Any]]], toolset_splits: dict[str, str]) -> None:
@@ -336,7 +346,7 @@ def check_toolset_splits(unseen: dict[str, dict[str, dict[str, Any]]], toolset_s
             f"unknown {sorted(set(toolset_splits) - set(unseen))})",
         )
     by_split = Counter(toolset_splits.values())
-    if set(by_split) - SPLITS:
+    if set(by_split) - set(_make_splits().SPLITS):
         problem(where, f"unknown split in {sorted(set(by_split))}")
     for split in ("dev", "test"):
         if by_split[split] < MIN_HELD_OUT_TOOLSETS:
@@ -388,7 +398,7 @@ def check_tool_selection(
         if not check_fields(where, rec, {**fields, **optional}):
             continue
         cat, toolset, calls = rec["category"], rec["toolset"], rec["expected_calls"]
-        if cat not in CATEGORIES:
+        if cat not in _make_splits().CATEGORIES:
             problem(where, f"unknown category {cat!r}")
         for turn in rec["history"]:
             if not _good_turn(turn):

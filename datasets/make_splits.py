@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 SEED = 2026
+SPLITS: tuple[str, ...] = ("train", "dev", "test")  # the one list of splits (check.py, stats.py)
+# the tool-selection strata; the one list of categories (check.py, stats.py)
+CATEGORIES: tuple[str, ...] = ("single", "multi", "none", "near_miss", "followup")
 PATTERN: tuple[str, ...] = ("train", "test", "dev", "train", "test")
 DATASETS_DIR = Path(__file__).resolve().parent
 

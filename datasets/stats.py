@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from make_splits import CATEGORIES, SPLITS  # run as a file: this folder is on sys.path
+
 from dspy_programs.signatures import DECLINES
 
 DATASETS_DIR = Path(__file__).resolve().parent
 ROOT = DATASETS_DIR.parent
-SPLITS = ("train", "dev", "test")
 SHIPPED = ("calculator", "convert_units", "date_calculator", "search_knowledge", "http_api")
-CATEGORIES = ("single", "multi", "none", "near_miss", "followup")
 
 
 def read_jsonl(name: str) -> list[dict[str, Any]]:
