@@ -29,7 +29,7 @@ import dspy
 from dspy_programs.native_adapter import Constrain, ReplyFormat, decline_meaning
 from dspy_programs.programs import ADAPTERS, ToolSelector
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
-from offline import calibrate, data
+from offline import calibrate, data, gepa_state
 from offline.metrics import critique_metric, selection_metric
 from runtime.bootstrap import configure
 from runtime.models import dspy_lm, endpoint
@@ -134,7 +134,10 @@ def make_optimizer(name: str, metric: Callable[..., Any], args: argparse.Namespa
             max_bootstrapped_demos=args.demos, max_labeled_demos=args.labeled, prompt_model=lm, task_model=lm,
         )  # fmt: skip
     if name == "gepa":
-        # --max-metric-calls sets an explicit budget; --log-dir makes the run resumable (GEPA's own state).
+        # --max-metric-calls sets an explicit budget; --log-dir makes the run resumable (GEPA's own
+        # state, a pickle: checked to be plain data before GEPA reads it, see offline/gepa_state.py).
+        if args.log_dir and gepa_state.check_resume_state(Path(args.log_dir)):
+            print(f"[optimize] gepa: resuming from {args.log_dir}", file=sys.stderr, flush=True)
         return dspy.GEPA(metric=_gepa_metric(metric), auto=None if args.max_metric_calls else args.auto,
                          max_metric_calls=args.max_metric_calls or None, num_threads=args.threads,
                          reflection_lm=lm, seed=args.seed, log_dir=args.log_dir, track_stats=True)  # fmt: skip
@@ -449,6 +452,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     if args.activate_variant:
         return activate_variant(args.program, args.activate_variant, args)
+    if args.optimizer == "gepa" and args.log_dir:  # refuse a bad resume file before minutes of scoring
+        try:
+            gepa_state.check_resume_state(Path(args.log_dir))
+        except gepa_state.UnsafeGepaState as exc:
+            print(f"optimize: {exc}", file=sys.stderr)
+            return 2
     programs = COMPILABLE if args.program == "all" else (args.program,)
     for name in programs:
         compile_one(name, args)

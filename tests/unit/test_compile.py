@@ -541,3 +541,32 @@ def test_gepa_feedback_says_why_no_tool_was_right() -> None:
     calc = [{"name": "calculator", "args": {"expression": "48*365"}}]
     needs_tool = dspy.Example(question="48*365", expected_calls=calc)
     assert metric(needs_tool, dspy.Prediction(calls=[])).feedback.startswith('expected [{"name": "calculator"')
+
+
+def test_gepa_resumes_from_its_own_state_and_refuses_a_planted_pickle_without_running_it(
+    lm: ScriptedLM, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pickle
+
+    log_dir = tmp_path / "gepa-state"
+    args = [*compile_args(tmp_path / "out", "gepa"), "--max-metric-calls", "12", "--val-limit", "4",
+            "--dev-sample", "4", "--skip-baseline", "--no-activate", "--log-dir", str(log_dir)]  # fmt: skip
+    assert compile_step.main(args) == 0
+    state_file = log_dir / "gepa_state.bin"
+    assert state_file.exists()
+    assert compile_step.main(args) == 0  # GEPA's own state is plain data: the re-run resumes from it
+    assert "resuming from" in capsys.readouterr().err
+
+    marker = tmp_path / "ran"
+
+    class Payload:  # what an attacker would plant: unpickling it calls a function
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (Path.touch, (str(marker),))  # type: ignore[return-value]
+
+    planted = pickle.dumps({"program_candidates": [], "x": Payload()})
+    state_file.write_bytes(planted)
+    assert compile_step.main(args) == 2
+    err = capsys.readouterr().err
+    assert "gepa_state.bin is not a GEPA state" in err and "Nothing in it was run" in err
+    assert not marker.exists()
+    assert state_file.read_bytes() == planted  # left in place for the user to look at
