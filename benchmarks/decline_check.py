@@ -1,6 +1,6 @@
-"""A second, focused question after the selector: "should this tool be called?", yes or no.
+"""A second, focused signal after the selector: "should this tool be called?", or "can you answer it yourself?".
 
-    .venv/bin/python -m benchmarks.decline_check [--results FILE] [--variant SUBSTRING]
+    .venv/bin/python -m benchmarks.decline_check [--signal verifier|confidence] [--results FILE] [--variant SUBSTRING]
 
 The selector's wrong calls on questions that need no tool (general knowledge beside a knowledge
 base search, a tool on the subject that does something else) are its remaining misses. This asks
@@ -10,8 +10,17 @@ file) called exactly one tool, the model is asked whether that tool should be ca
 and with 16 worked examples from the train split (8 yes, 8 no; the tempting tool of each "no"
 chosen by hand). P(yes) is read from the first token's log-probabilities. Reported for each: how
 well P(yes) separates the two kinds (AUC), and the selector's dev figures if every call with
-P(yes) below a threshold became "no tool". Needs the model server (`model serve`); first run,
-no LM cache (plain HTTP to llama-server).
+P(yes) below a threshold became "no tool".
+
+`--signal confidence` asks another thing, which does not depend on the tool: the model answers
+the message itself, with no tools offered, in one short sentence (greedy, at most 24 tokens), and
+its confidence is the geometric mean probability of the tokens it wrote. A general fact it knows
+("What is the chemical symbol for gold?") should come out confident; a question about Northwind's
+own data, which it can only guess, should not. Every reply with a call is checked (the signal
+names no tool), zero-shot; the score is 1 - confidence, so the same rule applies (below the
+threshold: no tool). Each token's log-probability is kept in the results, for other summaries.
+
+Needs the model server (`model serve`); first run, no LM cache (plain HTTP to llama-server).
 """
 
 from __future__ import annotations
@@ -48,6 +57,9 @@ DEMOS = [
     ("ts-0404", "create_calendar_event", "no"), ("ts-0147", "http_api", "yes"),
 ]  # fmt: skip
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+ANSWER_SYSTEM = "Answer the user's message directly, in one short sentence, from your own knowledge."
+ANSWER_TOKENS = 24
+CONFIDENCE_THRESHOLDS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
 def ask_text(row: dict[str, Any], tool: str) -> str:
@@ -77,6 +89,21 @@ def p_yes(client: httpx.Client, url: str, messages: list[dict[str, str]]) -> flo
     return yes / (yes + no) if yes + no else float("nan")
 
 
+def answer_logprobs(client: httpx.Client, url: str, row: dict[str, Any]) -> list[float]:
+    """The log-probability of each token of the model's own short answer to the row's message."""
+    turns = [{"role": t["role"], "content": t["content"]} for t in row["history"]]
+    messages = [{"role": "system", "content": ANSWER_SYSTEM}, *turns, {"role": "user", "content": row["question"]}]
+    reply = client.post(url, json={"messages": messages, "max_tokens": ANSWER_TOKENS, "temperature": 0,
+                                   "logprobs": True, "cache_prompt": True})  # fmt: skip
+    reply.raise_for_status()
+    return [float(t["logprob"]) for t in reply.json()["choices"][0]["logprobs"]["content"]]
+
+
+def need_score(logprobs: list[float]) -> float:
+    """1 - the geometric mean token probability: low when the model is sure of its own answer."""
+    return 1.0 - math.exp(sum(logprobs) / len(logprobs)) if logprobs else 1.0
+
+
 def scores(outcomes: list[dict[str, Any]], checked: dict[str, float], threshold: float) -> dict[str, Any]:
     """The selector's figures if each checked call with P(yes) below the threshold became "no tool"
     (scored as `evaluate` scores them: offline/metrics.py)."""
@@ -95,10 +122,49 @@ def auc(outcomes: list[dict[str, Any]], checked: dict[str, float]) -> float:
     return round(sum(pairs) / len(pairs), 3) if pairs else float("nan")
 
 
+def verifier_runs(client: httpx.Client, url: str, rows: dict[str, dict[str, Any]], outcomes: list[dict[str, Any]],
+                  checked_rows: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """P(yes) for each one-tool reply's tool, zero-shot and with the train examples."""
+    prefixes = {"zero-shot": [{"role": "system", "content": SYSTEM}],
+                "16 train examples": [{"role": "system", "content": SYSTEM}, *demo_messages(rows)]}  # fmt: skip
+    runs: dict[str, Any] = {}
+    for label, prefix in prefixes.items():
+        checked: dict[str, float] = {}
+        seconds: list[float] = []
+        for i, o in enumerate(checked_rows, 1):
+            tool = o["predicted"][0]["name"]
+            start = time.perf_counter()
+            checked[o["id"]] = p_yes(client, url, [*prefix, {"role": "user", "content": ask_text(rows[o["id"]], tool)}])
+            seconds.append(time.perf_counter() - start)
+            print(f"[{label}] {i}/{len(checked_rows)} {o['id']} {tool} P(yes)={checked[o['id']]:.3f}", flush=True)
+        runs[label] = {"checked": checked, "auc": auc(outcomes, checked), "p50_s": round(pct(seconds, 50), 3),
+                       "table": [scores(outcomes, checked, t) for t in THRESHOLDS]}  # fmt: skip
+    return runs
+
+
+def confidence_runs(client: httpx.Client, url: str, rows: dict[str, dict[str, Any]], outcomes: list[dict[str, Any]],
+                    checked_rows: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """1 - the model's confidence in its own short answer, for each reply with a call."""
+    checked: dict[str, float] = {}
+    logprobs: dict[str, list[float]] = {}
+    seconds: list[float] = []
+    for i, o in enumerate(checked_rows, 1):
+        start = time.perf_counter()
+        logprobs[o["id"]] = answer_logprobs(client, url, rows[o["id"]])
+        checked[o["id"]] = need_score(logprobs[o["id"]])
+        seconds.append(time.perf_counter() - start)
+        print(f"[confidence] {i}/{len(checked_rows)} {o['id']} 1-confidence={checked[o['id']]:.3f}", flush=True)
+    return {"zero-shot": {"checked": checked, "logprobs": logprobs, "auc": auc(outcomes, checked),
+                          "p50_s": round(pct(seconds, 50), 3),
+                          "table": [scores(outcomes, checked, t) for t in CONFIDENCE_THRESHOLDS]}}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="an `evaluate` results JSON (dev)")
     parser.add_argument("--variant", default="labeled-k12d", help="which of its variants' replies to check")
+    parser.add_argument("--signal", choices=["verifier", "confidence"], default="verifier",
+                        help="yes/no per called tool, or confidence in its own answer (no tools)")  # fmt: skip
     args = parser.parse_args(argv)
     recorded = json.loads(args.results.read_text())
     names = [k for k in recorded["outcomes"] if args.variant in k]
@@ -112,32 +178,25 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"scoring differs from {args.results}: {alone} against its summary")
     rows = {r["id"]: r for r in read_jsonl("tool_selection.jsonl")}
     url = get_settings().local_base_url() + "/chat/completions"
-    prefixes = {"zero-shot": [{"role": "system", "content": SYSTEM}],
-                "16 train examples": [{"role": "system", "content": SYSTEM}, *demo_messages(rows)]}  # fmt: skip
-    runs: dict[str, Any] = {}
-    singles = [o for o in outcomes if len({c["name"] for c in o["predicted"]}) == 1]
     with httpx.Client(timeout=180) as client:
-        for label, prefix in prefixes.items():
-            checked: dict[str, float] = {}
-            seconds: list[float] = []
-            for i, o in enumerate(singles, 1):
-                tool = o["predicted"][0]["name"]
-                start = time.perf_counter()
-                asked = {"role": "user", "content": ask_text(rows[o["id"]], tool)}
-                checked[o["id"]] = p_yes(client, url, [*prefix, asked])
-                seconds.append(time.perf_counter() - start)
-                print(f"[{label}] {i}/{len(singles)} {o['id']} {tool} P(yes)={checked[o['id']]:.3f}", flush=True)
-            runs[label] = {"checked": checked, "auc": auc(outcomes, checked), "p50_s": round(pct(seconds, 50), 3),
-                           "table": [scores(outcomes, checked, t) for t in THRESHOLDS]}  # fmt: skip
-    parts = [f"Selector replies checked: `{names[0]}` from `{args.results.relative_to(ROOT)}` "
-             f"({len(outcomes)} dev questions; {len(singles)} with exactly one tool called).\n"]  # fmt: skip
+        if args.signal == "verifier":
+            checked_rows = [o for o in outcomes if len({c["name"] for c in o["predicted"]}) == 1]
+            runs = verifier_runs(client, url, rows, outcomes, checked_rows)
+            what, column = "with exactly one tool called", "P(yes) below → no tool"
+        else:
+            checked_rows = [o for o in outcomes if o["predicted"]]
+            runs = confidence_runs(client, url, rows, outcomes, checked_rows)
+            what, column = "with a call", "1 - confidence below → no tool"
+    parts = [f"Signal: {args.signal}. Selector replies checked: `{names[0]}` from `{args.results.relative_to(ROOT)}` "
+             f"({len(outcomes)} dev questions; {len(checked_rows)} {what}).\n"]  # fmt: skip
     for label, run in runs.items():
         parts.append(f"### {label}: AUC {run['auc']} (0.5 = no separation), p50 {run['p50_s']} s per check\n")
-        parts.append(md_table(["P(yes) below → no tool", "exact tool set", "no-tool precision", "no-tool recall"],
+        parts.append(md_table([column, "exact tool set", "no-tool precision", "no-tool recall"],
                               [(r["threshold"], r["exact_tool_set"], r["no_tool_precision"], r["no_tool_recall"])
                                for r in run["table"]]) + "\n")  # fmt: skip
-    write_results("decline-check", {"source": str(args.results.relative_to(ROOT)), "variant": names[0], "runs": runs},
-                  "\n".join(parts))  # fmt: skip
+    name = "decline-check" if args.signal == "verifier" else "decline-check-confidence"
+    write_results(name, {"source": str(args.results.relative_to(ROOT)), "variant": names[0], "signal": args.signal,
+                         "runs": runs}, "\n".join(parts))  # fmt: skip
     print("\n".join(parts))
     return 0
 

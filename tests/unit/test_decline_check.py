@@ -35,3 +35,12 @@ def test_auc_is_the_share_of_pairs_ranked_right() -> None:
     assert auc(ROWS, {"a": 0.6, "b": 0.2}) == 0.0
     assert auc(ROWS, {"a": 0.4, "b": 0.4}) == 0.5
     assert math.isnan(auc(ROWS, {"b": 0.4}))  # no no-call question was checked
+
+
+def test_need_score_is_one_minus_the_geometric_mean_token_probability() -> None:
+    from benchmarks.decline_check import need_score
+
+    assert need_score([0.0, 0.0]) == 0.0  # every token certain: no need for a tool
+    assert math.isclose(need_score([math.log(0.5), math.log(0.5)]), 0.5)
+    assert math.isclose(need_score([math.log(0.25), 0.0]), 0.5)  # geometric, not arithmetic, mean
+    assert need_score([]) == 1.0  # no answer at all: no evidence the model knows it
