@@ -29,6 +29,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,20 @@ def auc(outcomes: list[dict[str, Any]], checked: dict[str, float]) -> float:
     return round(sum(pairs) / len(pairs), 3) if pairs else float("nan")
 
 
+def measured(label: str, checked_rows: list[dict[str, Any]], outcomes: list[dict[str, Any]],
+             ask: Callable[[dict[str, Any]], float], thresholds: tuple[float, ...]) -> dict[str, Any]:  # fmt: skip
+    """`ask` for each checked reply, timed, and what each threshold on its score would make of the selector."""
+    checked: dict[str, float] = {}
+    seconds: list[float] = []
+    for i, o in enumerate(checked_rows, 1):
+        start = time.perf_counter()
+        checked[o["id"]] = ask(o)
+        seconds.append(time.perf_counter() - start)
+        print(f"[{label}] {i}/{len(checked_rows)} {o['id']} score={checked[o['id']]:.3f}", flush=True)
+    return {"checked": checked, "auc": auc(outcomes, checked), "p50_s": round(pct(seconds, 50), 3),
+            "table": [scores(outcomes, checked, t) for t in thresholds]}  # fmt: skip
+
+
 def verifier_runs(client: httpx.Client, url: str, rows: dict[str, dict[str, Any]], outcomes: list[dict[str, Any]],
                   checked_rows: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
     """P(yes) for each one-tool reply's tool, zero-shot and with the train examples."""
@@ -129,34 +144,26 @@ def verifier_runs(client: httpx.Client, url: str, rows: dict[str, dict[str, Any]
                 "16 train examples": [{"role": "system", "content": SYSTEM}, *demo_messages(rows)]}  # fmt: skip
     runs: dict[str, Any] = {}
     for label, prefix in prefixes.items():
-        checked: dict[str, float] = {}
-        seconds: list[float] = []
-        for i, o in enumerate(checked_rows, 1):
-            tool = o["predicted"][0]["name"]
-            start = time.perf_counter()
-            checked[o["id"]] = p_yes(client, url, [*prefix, {"role": "user", "content": ask_text(rows[o["id"]], tool)}])
-            seconds.append(time.perf_counter() - start)
-            print(f"[{label}] {i}/{len(checked_rows)} {o['id']} {tool} P(yes)={checked[o['id']]:.3f}", flush=True)
-        runs[label] = {"checked": checked, "auc": auc(outcomes, checked), "p50_s": round(pct(seconds, 50), 3),
-                       "table": [scores(outcomes, checked, t) for t in THRESHOLDS]}  # fmt: skip
+
+        def ask(o: dict[str, Any], prefix: list[dict[str, str]] = prefix) -> float:
+            asked = {"role": "user", "content": ask_text(rows[o["id"]], o["predicted"][0]["name"])}
+            return p_yes(client, url, [*prefix, asked])
+
+        runs[label] = measured(label, checked_rows, outcomes, ask, THRESHOLDS)
     return runs
 
 
 def confidence_runs(client: httpx.Client, url: str, rows: dict[str, dict[str, Any]], outcomes: list[dict[str, Any]],
                     checked_rows: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
     """1 - the model's confidence in its own short answer, for each reply with a call."""
-    checked: dict[str, float] = {}
     logprobs: dict[str, list[float]] = {}
-    seconds: list[float] = []
-    for i, o in enumerate(checked_rows, 1):
-        start = time.perf_counter()
+
+    def ask(o: dict[str, Any]) -> float:
         logprobs[o["id"]] = answer_logprobs(client, url, rows[o["id"]])
-        checked[o["id"]] = need_score(logprobs[o["id"]])
-        seconds.append(time.perf_counter() - start)
-        print(f"[confidence] {i}/{len(checked_rows)} {o['id']} 1-confidence={checked[o['id']]:.3f}", flush=True)
-    return {"zero-shot": {"checked": checked, "logprobs": logprobs, "auc": auc(outcomes, checked),
-                          "p50_s": round(pct(seconds, 50), 3),
-                          "table": [scores(outcomes, checked, t) for t in CONFIDENCE_THRESHOLDS]}}  # fmt: skip
+        return need_score(logprobs[o["id"]])
+
+    run = measured("confidence", checked_rows, outcomes, ask, CONFIDENCE_THRESHOLDS)
+    return {"zero-shot": {**run, "logprobs": logprobs}}
 
 
 def main(argv: list[str] | None = None) -> int:

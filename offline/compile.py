@@ -135,9 +135,7 @@ def make_optimizer(name: str, metric: Callable[..., Any], args: argparse.Namespa
         )  # fmt: skip
     if name == "gepa":
         # --max-metric-calls sets an explicit budget; --log-dir makes the run resumable (GEPA's own
-        # state, a pickle: checked to be plain data before GEPA reads it, see offline/gepa_state.py).
-        if args.log_dir and gepa_state.check_resume_state(Path(args.log_dir)):
-            print(f"[optimize] gepa: resuming from {args.log_dir}", file=sys.stderr, flush=True)
+        # state, a pickle: main() checks it is plain data before GEPA reads it, offline/gepa_state.py).
         return dspy.GEPA(metric=_gepa_metric(metric), auto=None if args.max_metric_calls else args.auto,
                          max_metric_calls=args.max_metric_calls or None, num_threads=args.threads,
                          reflection_lm=lm, seed=args.seed, log_dir=args.log_dir, track_stats=True)  # fmt: skip
@@ -454,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         return activate_variant(args.program, args.activate_variant, args)
     if args.optimizer == "gepa" and args.log_dir:  # refuse a bad resume file before minutes of scoring
         try:
-            gepa_state.check_resume_state(Path(args.log_dir))
+            if gepa_state.check_resume_state(Path(args.log_dir)):
+                print(f"[optimize] gepa: resuming from {args.log_dir}", file=sys.stderr, flush=True)
         except gepa_state.UnsafeGepaState as exc:
             print(f"optimize: {exc}", file=sys.stderr)
             return 2
