@@ -19,9 +19,13 @@ class ToolCall(TypedDict):
     call_id: str
     name: str
     args: dict[str, Any]
-    # Who the select node offered the call to, and its signature over all of it (runtime/grants.py):
-    # executors run, and the tool cache answers, only signed calls.
+    # Who the select node offered the call to, in which thread and run, until when (epoch seconds),
+    # and its signature over all of it (runtime/grants.py): an executor runs a call, or answers it
+    # from the tool cache, only for that caller there and then.
     user: NotRequired[str]
+    thread_id: NotRequired[str | None]
+    run_id: NotRequired[str | None]
+    expires: NotRequired[int]
     grant: NotRequired[str]
 
 
@@ -32,6 +36,7 @@ class ToolResult(TypedDict):
     output: str | None
     error: str | None
     seconds: float
+    cache_hit: NotRequired[bool]  # answered from the tool cache (the tool did not run)
 
 
 class InputState(TypedDict):

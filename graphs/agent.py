@@ -31,7 +31,7 @@ from langgraph.types import Send
 from agent_types.context import Context
 from agent_types.state import AgentState, InputState
 from nodes.critique import critique, refine
-from nodes.execute import cache_policy, make_executor
+from nodes.execute import make_executor
 from nodes.finalize import finalize
 from nodes.intake import intake
 from nodes.retry import LM_RETRY
@@ -94,10 +94,13 @@ def build_graph(
     # The LM nodes are async (a run waiting on a model holds no thread) and still run under
     # graph.invoke/stream (nodes/sync_bridge.py).
     builder.add_node("select", both_ways(timed("select", make_select(tools)), "select"), retry_policy=LM_RETRY)
+    # The executors read and write the tool cache themselves, after their permission check
+    # (nodes/execute.py); the graph is compiled with it too, so graph.clear_cache() clears it.
+    tool_cache = metered(cache) if cache is not None else build_cache()
     executors = [executor_node_name(t.name) for t in tools]
     for tool in tools:
         name = executor_node_name(tool.name)
-        builder.add_node(name, timed(name, make_executor(tool)), cache_policy=cache_policy(tool))
+        builder.add_node(name, timed(name, make_executor(tool, tool_cache)))
     builder.add_node("synthesize", both_ways(timed("synthesize", synthesize), "synthesize"), retry_policy=LM_RETRY)
     builder.add_node("critique", both_ways(timed("critique", critique), "critique"), retry_policy=LM_RETRY)
     builder.add_node("refine", both_ways(timed("refine", refine), "refine"), retry_policy=LM_RETRY)
@@ -112,8 +115,7 @@ def build_graph(
     builder.add_conditional_edges("critique", after_critique, ["select", "refine", "finalize"])
     builder.add_conditional_edges("refine", after_refine, ["critique", "finalize"])
     builder.add_edge("finalize", END)
-    # Whatever cache is given, hits are counted and audited (runtime/cache.py).
-    return builder.compile(cache=metered(cache) if cache is not None else build_cache(), name="agent")
+    return builder.compile(cache=tool_cache, name="agent")
 
 
 graph = build_graph()

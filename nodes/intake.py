@@ -1,18 +1,60 @@
-"""First node of every turn: read the question, refuse bad input, start the turn clean."""
+"""First node of every turn: refuse oversized or bad input (by length, before any tokenizing), start the turn clean."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agent_types.state import AgentState
-from runtime.settings import get_settings
+from runtime.settings import Settings, get_settings
 
 
 class QuestionError(ValueError):
     pass
+
+
+def _content(message: Any) -> Any:
+    """A message's content, whatever form the client sent it in (a message object, an OpenAI-style
+    dict, a (role, content) pair, or bare text)."""
+    if isinstance(message, dict):
+        return message.get("content")
+    if isinstance(message, (list, tuple)) and len(message) == 2:
+        return message[1]
+    return getattr(message, "content", message)
+
+
+def _chars(content: Any) -> int:
+    if isinstance(content, str):
+        return len(content)
+    return len(json.dumps(content, ensure_ascii=False, default=str))  # content blocks, or anything else
+
+
+def input_problem(messages: Any, settings: Settings | None = None) -> str | None:
+    """Why these messages are too much to take in (count, one message's size, the total), or None.
+
+    Only lengths are measured here: nothing is tokenized. serving/auth.py applies it to a run's
+    input before the server stores or runs anything; `intake` to the thread's messages.
+    """
+    s = settings or get_settings()
+    if not isinstance(messages, Sequence) or isinstance(messages, (str, bytes)):
+        messages = [messages]
+    if len(messages) > s.max_input_messages:
+        return (f"The conversation has {len(messages):,} messages; the limit is {s.max_input_messages:,}. "
+                "Start a new thread.")  # fmt: skip
+    total = 0
+    for i, message in enumerate(messages):
+        size = _chars(_content(message))
+        if size > s.max_message_chars:
+            return f"Message {i + 1} is {size:,} characters long; the limit per message is {s.max_message_chars:,}."
+        total += size
+        if total > s.max_input_chars:
+            return (f"The conversation is over {s.max_input_chars:,} characters long (the limit). "
+                    "Start a new thread.")  # fmt: skip
+    return None
 
 
 def clean_question(raw: object, max_chars: int) -> str:
@@ -29,7 +71,8 @@ def clean_question(raw: object, max_chars: int) -> str:
 
 
 def intake(state: AgentState) -> dict[str, Any]:
-    humans = [m for m in state.get("messages", []) if isinstance(m, HumanMessage)]
+    messages = state.get("messages", [])
+    humans = [m for m in messages if isinstance(m, HumanMessage)]
     turn_reset: dict[str, Any] = {
         "results": None,
         "rejected_calls": None,
@@ -48,6 +91,8 @@ def intake(state: AgentState) -> dict[str, Any]:
         "error": None,
     }
     try:
+        if problem := input_problem(messages):
+            raise QuestionError(problem)
         if not humans:
             raise QuestionError("No question found: send a user message.")
         question = clean_question(humans[-1].content, get_settings().max_question_chars)

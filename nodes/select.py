@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Awaitable, Sequence
@@ -16,8 +17,8 @@ from agent_types.state import AgentState, ToolCall
 from dspy_programs.tool_specs import to_specs
 from nodes.prompting import earlier_turns, format_conversation, format_results
 from nodes.roles import bind
-from runtime.grants import sign
-from runtime.identity import permitted_tools, user_id
+from runtime.grants import Caller, current_caller, grant
+from runtime.identity import permitted_tools
 from runtime.usage import UsageMeter
 
 
@@ -39,10 +40,11 @@ def with_user_permissions(context: Context) -> Context:
     return dataclasses.replace(context, allowed_tools=sorted(allowed))
 
 
-def granted(user: str, name: str, args: dict[str, Any]) -> ToolCall:
-    """A call offered to `user`, signed so that the executors and the tool cache accept it."""
-    call_id = uuid.uuid4().hex[:12]
-    return ToolCall(call_id=call_id, name=name, args=args, user=user, grant=sign(user, call_id, name, args))
+def granted(caller: Caller | str, name: str, args: dict[str, Any]) -> ToolCall:
+    """A call offered to `caller` in this thread and run, signed so that its executor accepts it
+    (runtime/grants.py); a bare user name stands for that user outside any thread or run."""
+    who = Caller(user=caller) if isinstance(caller, str) else caller
+    return ToolCall(**grant(who, uuid.uuid4().hex[:12], name, args))  # type: ignore[typeddict-item]
 
 
 class SelectNode(Protocol):
@@ -61,20 +63,24 @@ def make_select(tools: Sequence[BaseTool]) -> SelectNode:
 async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Context) -> dict[str, Any]:
     specs = to_specs(offered_tools(tools, ctx))
     selector = await bind("selector", ctx)
-    conversation = format_conversation(earlier_turns(state.get("messages", [])), selector.conversation_budget)
+    # Tokenizing the conversation is CPU work: in a worker thread, so the server's event loop keeps serving.
+    conversation = await asyncio.to_thread(
+        format_conversation, earlier_turns(state.get("messages", [])), selector.conversation_budget
+    )
+    gathered = await asyncio.to_thread(format_results, state.get("results", []))
     meter = UsageMeter("select")
     pred = await selector.run(
         meter,
         question=state["question"],
         tools=specs,
         conversation=conversation,
-        gathered=format_results(state.get("results", [])),
+        gathered=gathered,
     )
     already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("results", [])}
     offered = {t.name for t in offered_tools(tools, ctx)}
-    user = user_id()
+    caller = current_caller()
     calls: list[ToolCall] = [
-        granted(user, c.name, c.args)
+        granted(caller, c.name, c.args)
         for c in pred.calls
         if c.name in offered and (c.name, repr(sorted(c.args.items()))) not in already
     ][: ctx.max_calls_per_round]

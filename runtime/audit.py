@@ -1,8 +1,10 @@
 """The audit log of tool calls: one JSON line per call, on the `agent.audit` logger.
 
-Each line says who called which tool, a SHA-256 of the arguments (the arguments themselves
-may be personal data and stay out of the log), whether the node cache served it, the outcome
-and when. Set AUDIT_LOG_PATH to also append the lines to a file.
+Each line says who called which tool, in which thread and run, a SHA-256 of the arguments (the
+arguments themselves may be personal data and stay out of the log), whether the tool cache
+served it, the outcome and when. A call that runs the tool gets two lines: `started` before the
+tool is touched (so a call that never returns still left a record) and its outcome after (`ok`,
+`error`, or `cancelled`). Set AUDIT_LOG_PATH to also append the lines to a file.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 
+from runtime.grants import Caller
 from runtime.identity import _config, user_id
 from runtime.settings import get_settings
 
-Outcome = Literal["ok", "error", "denied", "circuit_open"]
+Outcome = Literal["started", "ok", "error", "cancelled", "denied", "circuit_open", "rate_limited"]
 
 log = logging.getLogger("agent.audit")
 log.setLevel(logging.INFO)
@@ -71,21 +74,21 @@ def audit_tool_call(
     cache_hit: bool = False,
     seconds: float | None = None,
     config: RunnableConfig | None = None,
-    user: str | None = None,
+    caller: Caller | None = None,
 ) -> dict[str, Any]:
-    """Log one tool call; `user` overrides the run's user (a cache hit is audited outside the run)."""
+    """Log one tool call for `caller` (the executor passes it), else for the run's user."""
     cfg = _config(config)
     configurable = (cfg or {}).get("configurable", {}) if cfg else {}
     record = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "user": user if user is not None else user_id(cfg),
+        "user": caller.user if caller is not None else user_id(cfg),
         "tool": tool,
         "args_sha256": args_sha256(args),
         "cache_hit": cache_hit,
         "outcome": outcome,
         "seconds": seconds,
-        "thread_id": configurable.get("thread_id"),
-        "run_id": configurable.get("run_id"),
+        "thread_id": caller.thread_id if caller is not None else configurable.get("thread_id"),
+        "run_id": caller.run_id if caller is not None else configurable.get("run_id"),
     }
     open_audit_log()
     # ensure_ascii: a subject with U+2028 or U+0085 must not split the line for line-based readers.

@@ -1,25 +1,25 @@
-"""The tool executors' node cache: Redis when REDIS_URL is set, in-process otherwise.
+"""The tool cache the executors read and write (nodes/execute.py): Redis when REDIS_URL is set, in-process otherwise.
 
 Values are stored as JSON (never pickle): anything read back from Redis is parsed as
 data only. If Redis goes away mid-run the cache reads as empty and writes are dropped,
 so runs continue uncached, with one warning per outage; Redis is tried again
 TOOL_CACHE_RETRY_S after the last failure and used as soon as it answers.
 
-Where the entries are: LangGraph keys a node's cached writes by the namespace
-(`__pregel_ns_writes`, <node identity>, <node name>) and a hash of the node's key function
-(nodes/execute.py: tool name, tool version, arguments, and today's date for "today" calls).
-In Redis that is `agent:toolcache:__pregel_ns_writes:__dynamic__:run_<tool>:<hash>`, so
-`cache-clear --tool <tool>` deletes `agent:toolcache:*:run_<tool>:*`.
+The executor looks an entry up only after its permission check (runtime/grants.py), and
+audits the hit itself; LangGraph's own node cache is not used for tools, because it is
+consulted before a node runs, where no check can see the caller. Entries keep LangGraph's
+node-cache namespace (`__pregel_ns_writes`, `__dynamic__`, `run_<tool>`) and are keyed by a
+hash of the key text (tool, version, arguments, today's date for "today" calls, the user for
+per-user tools). In Redis that is `agent:toolcache:__pregel_ns_writes:__dynamic__:run_<tool>:<hash>`,
+so `cache-clear --tool <tool>` deletes `agent:toolcache:*:run_<tool>:*`.
 
-Every lookup is counted per tool (agent_tool_cache_requests_total{tool,result}); a tool
-result that carries an error is never stored, so a timeout or a refused call is retried
-on the next run instead of being served for the TTL.
+Every lookup is counted per tool (agent_tool_cache_requests_total{tool,result}); a result
+with an error is never stored, so a timeout or a refused call is retried on the next run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import logging
 import threading
@@ -34,14 +34,15 @@ from langgraph.cache.redis import RedisCache
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from xxhash import xxh3_128_hexdigest
 
-from runtime.audit import audit_tool_call
 from runtime.metrics import TOOL_CACHE, TOOL_CACHE_ERRORS
-from runtime.names import EXECUTOR_PREFIX, tool_of_node
+from runtime.names import EXECUTOR_PREFIX, executor_node_name, tool_of_node
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 CACHE_PREFIX = "agent:toolcache:"
+# LangGraph's namespace for cached node writes (langgraph.pregel's CACHE_NS_WRITES, a private name).
+CACHE_NS_WRITES = "__pregel_ns_writes"
 
 
 class JsonSerializer(SerializerProtocol):
@@ -172,96 +173,52 @@ class GuardedRedisCache(RedisCache[Any]):
         return self.delete_matching("*" if tool is None else f"*:{EXECUTOR_PREFIX}{tool}:*")
 
 
-# The calls whose cache keys this run computed, by the key's hash: the key function (nodes/execute.py)
-# registers each granted call right before LangGraph looks it up, so a hit can be audited with the
-# user it was granted to, whatever door led there (the executor, which audits the calls it runs,
-# is skipped on a hit). A context variable, because LangGraph computes the keys and looks them up
-# in the same task of one run; concurrent runs never see each other's entries.
-_LOOKUPS: contextvars.ContextVar[dict[str, tuple[str, dict[str, Any]]] | None] = contextvars.ContextVar(
-    "agent_tool_cache_lookups", default=None
-)
-_MAX_LOOKUPS = 1024
-
-
-def expect_lookup(key_text: str, tool: str, call: Mapping[str, Any]) -> None:
-    """Remember which call a cache key stands for, until LangGraph looks it up."""
-    lookups = _LOOKUPS.get()
-    if lookups is None:
-        lookups = {}
-        _LOOKUPS.set(lookups)
-    if len(lookups) >= _MAX_LOOKUPS:  # keys computed but never looked up (drawing the graph)
-        lookups.clear()
-    lookups[xxh3_128_hexdigest(key_text.encode())] = (tool, dict(call))
-
-
-def _audit_hits(keys: Sequence[FullKey], found: Mapping[FullKey, Any]) -> None:
-    lookups = _LOOKUPS.get() or {}
-    for key in keys:
-        entry = lookups.pop(key[1], None)
-        if entry is None or key not in found:
-            continue
-        tool, call = entry
-        error = _has_error(found[key])
-        audit_tool_call(tool, call.get("args") or {}, outcome="error" if error else "ok", cache_hit=True,
-                        user=str(call.get("user") or "anonymous"))  # fmt: skip
+def tool_namespace(tool: str) -> Namespace:
+    """Where `tool`'s entries live: LangGraph's node-cache namespace of its executor node, so
+    `graph.clear_cache(nodes=["run_<tool>"])` and `cache-clear --tool <tool>` find them."""
+    return (CACHE_NS_WRITES, "__dynamic__", executor_node_name(tool))
 
 
 def tool_of(ns: Namespace) -> str | None:
     return tool_of_node(ns[-1] if ns else "")
 
 
-def _has_error(writes: Any) -> bool:
-    """True when a node's writes hold a tool result with an error (never worth caching)."""
-    try:
-        return any(
-            channel == "results" and any(isinstance(r, dict) and r.get("error") for r in value or [])
-            for channel, value in writes
-        )
-    except (TypeError, ValueError):
-        return False
-
-
 class MeteredCache(BaseCache[Any]):
-    """Delegates to the real cache; counts hits and misses per tool, audits every hit, and never
-    stores error results.
+    """The executors' tool cache: `lookup` and `store`, called by the executor itself after its
+    permission check (nodes/execute.py), so no entry is ever read for a call that was not checked.
 
-    LangGraph asks the cache only for tasks that have a cache policy, so every key looked up
-    here is one tool call: found = hit (the executor does not run), not found = miss.
+    Lookups are counted per tool (hit or miss); an output with an error is never stored. The
+    BaseCache methods pass through to the backend, so a graph compiled with this cache can clear it.
     """
 
     def __init__(self, inner: BaseCache[Any]) -> None:
         super().__init__(serde=inner.serde)
         self.inner = inner
 
-    @staticmethod
-    def _count(keys: Sequence[FullKey], found: Mapping[FullKey, Any]) -> None:
-        for key in keys:
-            tool = tool_of(key[0]) or (key[0][-1] if key[0] else "")
-            TOOL_CACHE.labels(tool, "hit" if key in found else "miss").inc()
+    async def lookup(self, tool: str, key_text: str) -> str | None:
+        """The cached output of the call whose key is `key_text`, or None (counted as a miss)."""
+        full_key = (tool_namespace(tool), xxh3_128_hexdigest(key_text.encode()))
+        found = (await self.inner.aget([full_key])).get(full_key)
+        output = found.get("output") if isinstance(found, dict) else None
+        hit = isinstance(output, str)
+        TOOL_CACHE.labels(tool, "hit" if hit else "miss").inc()
+        return output if hit else None
 
-    @staticmethod
-    def _storable(pairs: Mapping[FullKey, tuple[Any, int | None]]) -> dict[FullKey, tuple[Any, int | None]]:
-        return {key: entry for key, entry in pairs.items() if not _has_error(entry[0])}
+    async def store(self, tool: str, key_text: str, output: str, ttl: int) -> None:
+        full_key = (tool_namespace(tool), xxh3_128_hexdigest(key_text.encode()))
+        await self.inner.aset({full_key: ({"output": output}, ttl)})
 
     def get(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
-        found = self.inner.get(keys)
-        self._count(keys, found)
-        _audit_hits(keys, found)
-        return found
+        return self.inner.get(keys)
 
     async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
-        found = await self.inner.aget(keys)
-        self._count(keys, found)
-        _audit_hits(keys, found)
-        return found
+        return await self.inner.aget(keys)
 
     def set(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
-        if storable := self._storable(pairs):
-            self.inner.set(storable)
+        self.inner.set(pairs)
 
     async def aset(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
-        if storable := self._storable(pairs):
-            await self.inner.aset(storable)
+        await self.inner.aset(pairs)
 
     def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         self.inner.clear(namespaces)
@@ -346,7 +303,7 @@ def redact_url(url: str) -> str:
 
 
 def metered(cache: BaseCache[Any]) -> MeteredCache:
-    """`cache` with hit/miss counting and hit auditing (a graph compiled with any cache gets both)."""
+    """`cache` as the executors' tool cache (explicit lookups, counted; errors never stored)."""
     return cache if isinstance(cache, MeteredCache) else MeteredCache(cache)
 
 

@@ -1,4 +1,4 @@
-"""Rate limits: LM requests per second per endpoint (base URL), tool calls per minute per tool.
+"""Rate limits: LM requests per second per endpoint (base URL), tool calls per minute per tool and user.
 
 Both use LangChain's InMemoryRateLimiter (a token bucket, thread-safe), with two changes:
 the bucket starts full (LangChain's starts empty, so the very first call of a process would
@@ -50,7 +50,7 @@ class RateLimiter(InMemoryRateLimiter):
 
 _lock = threading.Lock()
 _lm_limiters: dict[tuple[str | None, float, int], RateLimiter] = {}
-_tool_limiters: dict[tuple[str, float], RateLimiter] = {}
+_tool_limiters: dict[tuple[str, str, float], RateLimiter] = {}
 
 
 def lm_limiter(base_url: str | None, model: str, settings: Settings | None = None) -> RateLimiter | None:
@@ -71,17 +71,18 @@ def lm_limiter(base_url: str | None, model: str, settings: Settings | None = Non
     return limiter
 
 
-def tool_limiter(tool: str, settings: Settings | None = None) -> RateLimiter | None:
-    """The calls-per-minute limiter of one tool (None when its limit is 0 = unlimited).
+def tool_limiter(tool: str, user: str, settings: Settings | None = None) -> RateLimiter | None:
+    """The calls-per-minute limiter of one tool for one user (None when its limit is 0 = unlimited).
 
-    The bucket holds a tenth of a minute's calls (at least one), so a burst cannot spend the
-    whole minute's allowance at once.
+    Per user, so one user spending the allowance does not lock the tool for everyone else. The
+    bucket holds a tenth of a minute's calls (at least one), so a burst cannot spend the whole
+    minute's allowance at once.
     """
     s = settings or get_settings()
     per_minute = s.tool_rate_per_minute(tool)
     if per_minute <= 0:
         return None
-    key = (tool, per_minute)
+    key = (tool, user, per_minute)
     with _lock:
         limiter = _tool_limiters.get(key)
         if limiter is None:

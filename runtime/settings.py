@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     auth_jwt_max_ttl_s: int = 86_400
     # Models a run's context may pick per role ("*": every role), JSON; the configured model is always allowed.
     allowed_models: dict[str, list[str]] = Field(default_factory=dict)
+    # Seconds a tool call offered by the select node stays valid (runtime/grants.py): a grant is
+    # bound to its user, thread and run, and expires this long after it was issued.
+    tool_grant_ttl_s: int = 120
     # Tools whose results depend on who asks: the user is part of their cache key.
     tool_cache_per_user: list[str] = Field(default_factory=lambda: ["http_api"])
     # Entries of the in-process tool cache (used without REDIS_URL); the least recently used go first.
@@ -148,6 +151,13 @@ class Settings(BaseSettings):
 
     # --- graph bounds -------------------------------------------------------------
     max_question_chars: int = 8000
+    # A run's input, and a thread's messages as intake reads them, are refused past any of these,
+    # before anything is tokenized (serving/auth.py refuses the request; nodes/intake.py the run).
+    max_input_messages: int = 200
+    max_input_chars: int = 200_000
+    max_message_chars: int = 20_000
+    # Request bodies larger than this are refused (413) before they are read (serving/http_app.py).
+    max_request_bytes: int = 2_000_000
     langgraph_port: int = 2124
 
     def role_model(self, role: Role) -> str | None:

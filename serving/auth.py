@@ -11,9 +11,16 @@ Three modes, chosen by settings and announced by one loud log line when the serv
 When tokens are on:
 - The optional claim `tools` (a list of tool names) is the user's tool permission: the select
   node offers only those tools and the executors refuse the others (runtime/identity.py).
-  No `tools` claim means every tool; `"tools": []` means none.
+  No `tools` claim means every tool; `"tools": []` means none; any other value (`null` included)
+  is refused (401), never read as "every tool".
 - Threads, runs and crons carry `metadata.owner` = the user id, and every read, search, update,
   delete and run is filtered on it: another user's thread answers 404 and never shows in a list.
+  Thread ids are the server's (serving/http_app.py refuses a client-chosen one), so a user cannot
+  probe whether another user's thread exists.
+- A run's input is refused (413) past MAX_INPUT_MESSAGES messages, MAX_INPUT_CHARS characters in
+  all, or MAX_MESSAGE_CHARS in one message, before anything is stored, tokenized or run
+  (in every mode).
+- Crons are refused (403): nothing in this deployment would run them.
 - Assistants are filtered the same way; the built-in ones (`created_by: system`) are readable by
   everyone and changeable by no one.
 - Store items live under a namespace whose first element is the user id.
@@ -32,6 +39,7 @@ from typing import Any
 import jwt
 from langgraph_sdk import Auth
 
+from nodes.intake import input_problem
 from runtime.authmode import ANONYMOUS, LEEWAY_S, SERVICE_PATH, SERVICE_SCOPE, announce_once, enabled, mode
 from runtime.identity import claim
 from runtime.settings import get_settings
@@ -82,8 +90,8 @@ def verify_token(token: str) -> dict[str, Any]:
     }
     if claims.get("scope") is not None:
         user["scope"] = str(claims["scope"])
-    tools = claims.get("tools")
-    if tools is not None:
+    if "tools" in claims:  # present means a list; `"tools": null` must not read as "no restriction"
+        tools = claims["tools"]
         if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
             raise _unauthorized("invalid token: the `tools` claim must be a list of tool names")
         user["tools"] = tools
@@ -140,6 +148,25 @@ def _owned(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
 @auth.on.threads
 async def threads(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
     return _owned(ctx, value)
+
+
+@auth.on.threads.create_run
+async def create_run(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
+    """A run on an owned thread, whose input is within the limits (checked by length only)."""
+    owner = _owned(ctx, value)
+    kwargs = value.get("kwargs") if isinstance(value, dict) else None
+    run_input = kwargs.get("input") if isinstance(kwargs, dict) else None
+    problem = input_problem(run_input["messages"]) if isinstance(run_input, dict) and "messages" in run_input else None
+    if problem:
+        raise Auth.exceptions.HTTPException(status_code=413, detail=problem)
+    return owner
+
+
+@auth.on.crons.create
+async def create_cron(ctx: Auth.types.AuthContext, value: Any) -> None:
+    # langgraph dev and this template's self-hosting have no scheduler: a cron would be stored and
+    # never run (and log an error every minute). Refused, so no one thinks it is scheduled.
+    raise _forbidden("scheduled runs (crons) are not supported by this server; run on your own schedule instead")
 
 
 @auth.on.crons

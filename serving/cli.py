@@ -82,13 +82,12 @@ class Renderer:
                 kept = data.get("kept")
                 self.line("▸ refined draft kept" if kept else f"▸ refined draft dropped: {data.get('reason', '')}")
         elif mode == "updates" and isinstance(data, dict):
-            meta = data.get("__metadata__") or {}
             for node, update in data.items():
                 if node == "__metadata__" or not isinstance(update, dict):
                     continue
                 if tool_of_node(node) is not None:
                     for r in update.get("results") or []:
-                        hit = " (cache hit)" if meta.get("cached") else ""
+                        hit = " (cache hit)" if r.get("cache_hit") else ""
                         outcome = f"error: {r['error']}" if r.get("error") else _short(r.get("output"))
                         self.line(f"  • {r['name']} → {outcome}{hit}")
                 elif node == "synthesize":

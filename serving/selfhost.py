@@ -34,7 +34,6 @@ from psycopg_pool import ConnectionPool
 from agent_types.context import Context
 from agent_types.state import AgentState, InputState
 from graphs.agent import build_graph
-from runtime.cache import build_cache, metered
 from tools import TOOLS
 
 PersistentGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
@@ -65,9 +64,8 @@ def build_persistent_graph(
     except Exception:
         pool.close()
         raise
-    builder = build_graph(tools, cache=cache).builder
-    return builder.compile(checkpointer=saver, cache=metered(cache) if cache is not None else build_cache(),
-                           name="agent")  # fmt: skip
+    graph = build_graph(tools, cache=cache)  # the executors hold its tool cache; compile with the same one
+    return graph.builder.compile(checkpointer=saver, cache=graph.cache, name="agent")
 
 
 def close_persistent_graph(graph: PersistentGraph) -> None:

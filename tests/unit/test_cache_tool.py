@@ -1,4 +1,4 @@
-"""The tool executors' node cache (in-process backend): TTLs, keys, counts, what is never stored."""
+"""The tool executors' cache (in-process backend): TTLs, keys, counts, what is never stored."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from langgraph.cache.memory import InMemoryCache
 
 from agent_types.context import Context
 from graphs.agent import build_graph
-from nodes.execute import cache_key, cache_policy
+from nodes.execute import cache_key, tool_ttl
 from nodes.select import granted
 from runtime.cache import BoundedMemoryCache, JsonSerializer, MeteredCache, build_cache
 from runtime.metrics import sample
@@ -72,9 +72,9 @@ def test_entry_expires_after_its_ttl(scripted_lm: ScriptedLM) -> None:
     assert calls == ["x", "x"]
 
 
-def test_ttl_zero_has_no_policy_and_no_lookup(scripted_lm: ScriptedLM) -> None:
+def test_ttl_zero_has_no_lookup(scripted_lm: ScriptedLM) -> None:
     never = tool("never", lambda text: text, ttl=0)
-    assert cache_policy(never) is None
+    assert tool_ttl(never) == 0
     graph = build_graph([never], cache=cache())
     ask(graph, 'never{"text": "x"}')
     ask(graph, 'never{"text": "x"}')
@@ -83,7 +83,7 @@ def test_ttl_zero_has_no_policy_and_no_lookup(scripted_lm: ScriptedLM) -> None:
 
 def test_ttl_override_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOOL_TTLS", '{"cfg": 0}')
-    assert cache_policy(tool("cfg", lambda text: text, ttl=60)) is None
+    assert tool_ttl(tool("cfg", lambda text: text, ttl=60)) == 0
 
 
 def test_new_tool_version_never_reads_the_old_entry(scripted_lm: ScriptedLM) -> None:
@@ -98,13 +98,13 @@ def test_new_tool_version_never_reads_the_old_entry(scripted_lm: ScriptedLM) -> 
 
 
 def test_today_calls_are_keyed_by_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    key = cache_key(tool("dated", lambda text: text))
+    dated = tool("dated", lambda text: text)
     monkeypatch.setattr("tools.dates.today", lambda: dt.date(2030, 1, 1))
-    today_1 = key({"call": granted("u", "dated", {"date": "today"})})
-    fixed_1 = key({"call": granted("u", "dated", {"date": "2030-01-01"})})
+    today_1 = cache_key(dated, granted("u", "dated", {"date": "today"}))
+    fixed_1 = cache_key(dated, granted("u", "dated", {"date": "2030-01-01"}))
     monkeypatch.setattr("tools.dates.today", lambda: dt.date(2030, 1, 2))
-    today_2 = key({"call": granted("u", "dated", {"date": "Today"})})
-    fixed_2 = key({"call": granted("u", "dated", {"date": "2030-01-01"})})
+    today_2 = cache_key(dated, granted("u", "dated", {"date": "Today"}))
+    fixed_2 = cache_key(dated, granted("u", "dated", {"date": "2030-01-01"}))
     assert "2030-01-01" in today_1 and "2030-01-02" in today_2
     assert fixed_1 == fixed_2  # a call that does not say "today" keeps one entry across days
 

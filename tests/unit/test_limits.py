@@ -123,15 +123,16 @@ async def test_async_acquire_respects_the_timeout() -> None:
 def test_limiters_are_shared_per_endpoint_and_per_tool(monkeypatch: pytest.MonkeyPatch) -> None:
     assert lm_limiter("http://a/v1", "m") is lm_limiter("http://a/v1", "m")
     assert lm_limiter("http://a/v1", "m") is not lm_limiter("http://b/v1", "m")
-    assert tool_limiter("calculator") is tool_limiter("calculator")
-    assert tool_limiter("calculator") is not tool_limiter("convert_units")
+    assert tool_limiter("calculator", "u") is tool_limiter("calculator", "u")
+    assert tool_limiter("calculator", "u") is not tool_limiter("convert_units", "u")
+    assert tool_limiter("calculator", "u") is not tool_limiter("calculator", "v")  # one user cannot spend another's
     monkeypatch.setenv("LM_REQUESTS_PER_SECOND", "0")
     monkeypatch.setenv("TOOL_CALLS_PER_MINUTE", '{"calculator": 0}')
     from runtime.settings import get_settings
 
     get_settings.cache_clear()
     assert lm_limiter("http://a/v1", "m") is None
-    assert tool_limiter("calculator") is None
+    assert tool_limiter("calculator", "u") is None
 
 
 def test_tool_over_its_limit_waits_then_records_an_error(

@@ -39,7 +39,8 @@ def test_metrics_endpoint_serves_every_family(scripted_lm: ScriptedLM) -> None:
                    "agent_lm_tokens_total", "agent_lm_cost_usd_total", "agent_tool_circuit_open"):  # fmt: skip
         assert f"# TYPE {family.removesuffix('_total')}" in body, family
     assert 'agent_node_latency_seconds_bucket{le="0.005",node="select"}' in body
-    assert 'agent_node_latency_seconds_count{node="run_metered"} 1.0' in body  # the cache hit did not run it
+    # The executor node runs on a hit too (it checks the grant, then reads the cache); the tool does not.
+    assert 'agent_node_latency_seconds_count{node="run_metered"} 2.0' in body
     assert 'agent_tool_cache_requests_total{result="hit",tool="metered"} 1.0' in body
     assert 'agent_tool_circuit_open{tool="calculator"} 0.0' in body
 

@@ -86,7 +86,9 @@ def test_every_call_is_audited_with_user_hash_outcome_and_cache_hits(
     run(graph, 'echo{"text": "same"}', user)
     lines = audit_lines(caplog)
     summary = sorted((a["tool"], a["outcome"], a["cache_hit"]) for a in lines)
-    assert summary == [("boom", "error", False), ("echo", "ok", False), ("echo", "ok", True)]
+    # A call that runs the tool: `started` before, its outcome after; a cache hit: one line.
+    assert summary == [("boom", "error", False), ("boom", "started", False), ("echo", "ok", False),
+                       ("echo", "ok", True), ("echo", "started", False)]  # fmt: skip
     assert {a["user"] for a in lines} == {"carol"}
     echo = next(a for a in lines if a["tool"] == "echo")
     assert echo["args_sha256"] == args_sha256({"text": "same"}) and "same" not in json.dumps(lines)
@@ -104,4 +106,5 @@ def test_audit_file_from_settings(
     graph = build_graph([make_tool("echo", lambda text: text, ttl=0)], cache=InMemoryCache())
     run(graph, 'echo{"text": "hi"}')
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [(a["user"], a["tool"], a["outcome"]) for a in lines] == [("anonymous", "echo", "ok")]
+    assert [(a["user"], a["tool"], a["outcome"]) for a in lines] == [("anonymous", "echo", "started"),
+                                                                     ("anonymous", "echo", "ok")]  # fmt: skip

@@ -18,6 +18,7 @@ from nodes.execute import make_executor
 from nodes.select import granted
 from runtime import audit, circuit, limits
 from runtime.cache import BoundedMemoryCache, redact_url
+from runtime.grants import Caller
 from runtime.models import Endpoint, ModelNotAllowedError, endpoint
 from runtime.settings import Settings, get_settings
 from tests.unit.test_graph_routing import make_tool
@@ -52,7 +53,7 @@ def test_a_rate_limited_trial_releases_the_half_open_breaker(monkeypatch: pytest
     monkeypatch.setenv("TOOL_TIMEOUT_S", "0.05")
     get_settings.cache_clear()
     executor = make_executor(make_tool("limited", lambda text: text))
-    limiter = limits.tool_limiter("limited")
+    limiter = limits.tool_limiter("limited", "carol")
     assert limiter is not None and limiter.acquire_within(0)  # the bucket is now empty
     breaker = _half_open("limited")
     with patch("nodes.execute.get_stream_writer", return_value=lambda _: None):
@@ -118,7 +119,7 @@ def test_a_bad_audit_path_fails_at_open_and_lines_stay_one_per_record(
     monkeypatch.setenv("AUDIT_LOG_PATH", str(path))
     get_settings.cache_clear()
     audit.open_audit_log()
-    audit.audit_tool_call("t", {"x": 1}, outcome="ok", user="eve\u2028\u0085\nmallory", config=CONFIG)
+    audit.audit_tool_call("t", {"x": 1}, outcome="ok", caller=Caller(user="eve\u2028\u0085\nmallory"))
     path.rename(tmp_path / "audit.jsonl.1")  # logrotate moves the file: the next line reopens the path
     audit.audit_tool_call("t", {"x": 2}, outcome="ok", config=CONFIG)
     rotated = (tmp_path / "audit.jsonl.1").read_text(encoding="utf-8")
