@@ -451,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.activate_variant:
         return activate_variant(args.program, args.activate_variant, args)
     if args.optimizer == "gepa" and args.log_dir:  # refuse a bad resume file before minutes of scoring
+        gepa_state.use_checked_loader()  # and GEPA itself loads only checked bytes (offline/gepa_state.py)
         try:
             if gepa_state.check_resume_state(Path(args.log_dir)):
                 print(f"[optimize] gepa: resuming from {args.log_dir}", file=sys.stderr, flush=True)

@@ -72,12 +72,13 @@ BOB = token("bob", tools=["calculator"])
         "Bearer " + jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, "", algorithm="none"),
         f"Bearer {jwt.encode({'sub': 'alice'}, SECRET, algorithm='HS256')}",  # no exp
         f"Bearer {token('alice', tools='calculator')}",  # tools must be a list
+        f"Bearer {token('alice', tools=None)}",  # `"tools": null` is not "every tool"
         f"Bearer {token('alice', ttl=7200 * 10)}",  # lives longer than AUTH_JWT_MAX_TTL_S
         f"Bearer {token('alice', iat=int(time.time()) - 7200 * 10)}",  # issued too long before it expires
         "Bearer " + jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),  # no iss
         f"Bearer {token('alice', iss='someone-else')}",
     ],
-    ids=["none", "basic", "garbage", "wrong-secret", "expired", "alg-none", "no-exp", "bad-tools-claim",
+    ids=["none", "basic", "garbage", "wrong-secret", "expired", "alg-none", "no-exp", "bad-tools-claim", "null-tools",
          "too-long-lived", "too-long-issued", "no-iss", "wrong-iss"],
 )
 def test_requests_without_a_valid_token_are_refused(server: str, header: str | None) -> None:
@@ -148,8 +149,10 @@ async def test_a_forbidden_tool_is_not_offered_not_run_and_not_audited(
     assert offered and all('"calculator"' in t and '"http_api"' not in t for t in offered)
 
     new = audit(audit_path)[before:]
-    assert [(a["user"], a["tool"], a["outcome"], a["cache_hit"]) for a in new] == [("bob", "calculator", "ok", False)]
+    assert [(a["user"], a["tool"], a["outcome"], a["cache_hit"]) for a in new] == [
+        ("bob", "calculator", "started", False), ("bob", "calculator", "ok", False)]  # fmt: skip
     assert new[0]["thread_id"] == thread["thread_id"] and len(new[0]["args_sha256"]) == 64
+    assert new[0]["run_id"] and new[0]["run_id"] == new[1]["run_id"]
 
 
 async def test_alice_without_a_tools_claim_may_use_every_tool(server: str, audit_path: Path) -> None:
@@ -161,7 +164,7 @@ async def test_alice_without_a_tools_claim_may_use_every_tool(server: str, audit
     values = (await alice.threads.get_state(thread["thread_id"]))["values"]
     assert sorted(r["name"] for r in values["results"]) == ["calculator", "http_api"]
     assert all(r["error"] is None for r in values["results"]), values["results"]
-    mine = [a for a in audit(audit_path) if a["thread_id"] == thread["thread_id"]]
+    mine = [a for a in audit(audit_path) if a["thread_id"] == thread["thread_id"] and a["outcome"] != "started"]
     assert sorted((a["user"], a["tool"]) for a in mine) == [("alice", "calculator"), ("alice", "http_api")]
 
 
@@ -240,14 +243,16 @@ async def test_assistants_are_private_but_the_built_in_one_is_public(server: str
 UNITS = {"value": 3, "from_unit": "km", "to_unit": "m"}
 
 
-async def _alice_fills_the_cache(server: str) -> None:
-    alice = client(server, ALICE)
-    thread = await alice.threads.create()
+async def _alice_fills_the_cache(server: str, bearer: str = ALICE) -> str:
+    """A run of convert_units(UNITS) for the token's user (Alice by default); the thread's id."""
+    user = client(server, bearer)
+    thread = await user.threads.create()
     question = f"convert_units{json.dumps(UNITS)}"
-    await alice.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
-                          context={"critique": False})  # fmt: skip
-    results = (await alice.threads.get_state(thread["thread_id"]))["values"]["results"]
+    await user.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
+                         context={"critique": False})  # fmt: skip
+    results = (await user.threads.get_state(thread["thread_id"]))["values"]["results"]
     assert [(r["name"], r["error"]) for r in results] == [("convert_units", None)]
+    return str(thread["thread_id"])
 
 
 def _bobs_audit(audit_path: Path, before: int) -> list[tuple[str, str, bool]]:
@@ -288,12 +293,112 @@ async def test_a_state_update_as_select_cannot_read_anothers_cached_result(serve
     assert _bobs_audit(audit_path, before) == [("convert_units", "denied", False)]
 
 
-async def test_a_cache_hit_is_audited_for_the_user_it_served(server: str, audit_path: Path) -> None:
+async def test_a_cache_hit_is_audited_with_the_caller_thread_and_run(server: str, audit_path: Path) -> None:
     await _alice_fills_the_cache(server)
     before = len(audit(audit_path))
-    await _alice_fills_the_cache(server)
-    mine = [(a["user"], a["tool"], a["outcome"], a["cache_hit"]) for a in audit(audit_path)[before:]]
-    assert mine == [("alice", "convert_units", "ok", True)]
+    tid = await _alice_fills_the_cache(server)
+    lines = audit(audit_path)[before:]
+    assert [(a["user"], a["tool"], a["outcome"], a["cache_hit"]) for a in lines] == [
+        ("alice", "convert_units", "ok", True)]  # fmt: skip
+    runs = await client(server, ALICE).runs.list(tid)
+    assert lines[0]["thread_id"] == tid and lines[0]["run_id"] == runs[0]["run_id"]
+
+
+# --- replays of signed calls: bound to user, thread, run and expiry -----------------------------------
+
+
+async def _signed_call(server: str, bearer: str) -> tuple[str, dict[str, Any]]:
+    """A run that calls convert_units; the signed call it left in the thread state."""
+    tid = await _alice_fills_the_cache(server, bearer)
+    values = (await client(server, bearer).threads.get_state(tid))["values"]
+    [call] = values["pending_calls"]
+    assert call["grant"] and call["thread_id"] == tid and call["run_id"] and call["expires"] > time.time()
+    return tid, call
+
+
+async def _replays(server: str, bearer: str, call: dict[str, Any], audit_path: Path, user: str) -> None:
+    """Replay `call` as `user`: by `goto` to the executor, and by a state update as `select` (in a
+    thread of theirs and, for the owner, in the thread the call was made in). Each gets no result
+    (not even from the cache, which holds it) and is audited as denied."""
+    caller = client(server, bearer)
+    threads = [(await caller.threads.create())["thread_id"]]
+    if call["user"] == user:
+        threads.append(call["thread_id"])
+    for tid in threads:
+        for how in ("goto", "update"):
+            before = len(audit(audit_path))
+            # Only what this replay added: the call's own thread keeps the call's real result.
+            prior = len((await caller.threads.get_state(tid))["values"].get("results") or []) if how == "goto" else 0
+            if how == "goto":
+                goto = {"node": "run_convert_units", "input": {"call": call}}
+                await caller.runs.wait(tid, "agent", command={"goto": goto}, context={"critique": False},
+                                       raise_error=False)  # fmt: skip
+            else:
+                await caller.threads.update_state(tid, {"pending_calls": [call], "results": None}, as_node="select")
+                await caller.runs.wait(tid, "agent", input=None, context={"critique": False}, raise_error=False)
+            values = (await caller.threads.get_state(tid))["values"]
+            mine = [r for r in (values.get("results") or [])[prior:] if r["call_id"] == call["call_id"]]
+            assert mine and all(r["output"] is None and r["error"] for r in mine), (how, mine)
+            assert not any(r.get("cache_hit") for r in mine)
+            lines = [(a["user"], a["tool"], a["outcome"], a["cache_hit"]) for a in audit(audit_path)[before:]]
+            assert lines == [(user, "convert_units", "denied", False)], (how, lines)
+
+
+async def test_another_users_signed_call_gets_neither_a_run_nor_the_cached_result(
+    server: str, audit_path: Path
+) -> None:
+    _, alices_call = await _signed_call(server, ALICE)
+    wide_bob = token("bob")  # even with every tool, Alice's signed call is not Bob's
+    await _replays(server, wide_bob, alices_call, audit_path, "bob")
+
+
+async def test_a_narrowed_users_old_grant_gets_neither_a_run_nor_the_cached_result(
+    server: str, audit_path: Path
+) -> None:
+    _, carols_call = await _signed_call(server, token("carol", tools=["convert_units", "calculator"]))
+    narrowed = token("carol", tools=["calculator"])
+    await _replays(server, narrowed, carols_call, audit_path, "carol")
+    # With her old permissions back, the old grant is still bound to its run: a new run gets nothing.
+    await _replays(server, token("carol", tools=["convert_units", "calculator"]), carols_call, audit_path, "carol")
+
+
+async def test_the_tools_selected_event_grants_nothing_to_another_user(server: str, audit_path: Path) -> None:
+    alice = client(server, ALICE)
+    tid = (await alice.threads.create())["thread_id"]
+    question = f"convert_units{json.dumps(UNITS)}"
+    selected = [part.data async for part in alice.runs.stream(
+        tid, "agent", input={"messages": [{"role": "user", "content": question}]}, context={"critique": False},
+        stream_mode="custom") if part.event == "custom" and part.data.get("event") == "tools_selected"]  # fmt: skip
+    [call] = selected[0]["calls"]
+    await _replays(server, token("bob"), call, audit_path, "bob")
+
+
+# --- other doors ------------------------------------------------------------------------------------
+
+
+async def test_another_users_thread_id_cannot_be_probed(server: str) -> None:
+    alices = (await client(server, ALICE).threads.create())["thread_id"]
+    headers = {"Authorization": f"Bearer {BOB}"}
+    unknown = "00000000-0000-4000-8000-000000000001"
+    answers = []
+    for tid in (alices, unknown):  # taken by Alice, and free: the same answer
+        response = httpx.post(f"{server}/threads", json={"thread_id": tid}, headers=headers, timeout=30)
+        run = httpx.post(f"{server}/threads/{tid}/runs/wait", headers=headers, timeout=30,
+                         json={"assistant_id": "agent", "input": None, "if_not_exists": "create"})  # fmt: skip
+        answers.append((response.status_code, response.json()["detail"], run.status_code, run.json()["detail"]))
+    assert answers[0] == answers[1] and answers[0][0] == 422 and answers[0][2] == 422, answers
+    assert "assigned by the server" in answers[0][1]
+
+
+async def test_crons_are_refused_clearly(server: str) -> None:
+    alice = client(server, ALICE)
+    tid = (await alice.threads.create())["thread_id"]
+    async with httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {ALICE}"}, timeout=30) as raw:
+        for path in (f"/threads/{tid}/runs/crons", "/runs/crons"):
+            response = await raw.post(path, json={"assistant_id": "agent", "schedule": "* * * * *", "input": {}})
+            assert response.status_code == 403, (path, response.text)
+            assert "crons" in response.json()["detail"] and "not supported" in response.json()["detail"]
+        assert (await raw.post("/runs/crons/search", json={})).json() == []
 
 
 # --- a server with no secret and no opt-out fails closed ---------------------------------------
@@ -310,6 +415,8 @@ def test_without_a_secret_or_the_dev_opt_out_every_request_is_refused(model: Scr
             for headers in ({}, {"x-auth-scheme": "langsmith"}, {"Authorization": f"Bearer {ALICE}"}):
                 response = httpx.request(method, f"{url}{path}", json=body, headers=headers, timeout=10)
                 assert response.status_code == 401, (path, headers, response.text)
+        # The server's own /metrics is outside auth: the agent's series are not on it in this mode.
+        assert "agent_tool_cache_requests_total" not in httpx.get(f"{url}/metrics", timeout=10).text
 
 
 def test_a_short_secret_fails_the_start(model: ScriptedURL) -> None:

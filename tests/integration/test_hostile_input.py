@@ -6,6 +6,8 @@ by checking GET /ok and that a normal run still works.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -105,11 +107,145 @@ def test_empty_questions_get_a_clear_message(api: httpx.Client, question: str) -
     assert values["answer"] == values["error"]
 
 
-def test_a_one_megabyte_question_is_refused(api: httpx.Client, model: ScriptedURL) -> None:
+def test_a_long_question_is_refused(api: httpx.Client, model: ScriptedURL) -> None:
     before = model.app.state.requests
-    values = run(api, "x" * 1_000_000)
-    assert values["error"] == "The question is 1,000,000 characters long; the limit is 8,000."
+    values = run(api, "x" * 10_000)
+    assert values["error"] == "The question is 10,000 characters long; the limit is 8,000."
     assert model.app.state.requests == before  # refused before any model call
+
+
+def _messages(count: int, chars: int) -> list[dict[str, str]]:
+    earlier = [{"role": "user" if i % 2 == 0 else "assistant", "content": "x" * chars} for i in range(count - 1)]
+    return [*earlier, {"role": "user", "content": "hello"}]
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        (_messages(201, 10), "The conversation has 201 messages; the limit is 200. Start a new thread."),
+        (_messages(2, 30_000), "Message 1 is 30,000 characters long; the limit per message is 20,000."),
+        (_messages(150, 1_500), "The conversation is over 200,000 characters long (the limit). Start a new thread."),
+        ([{"role": "user", "content": "x" * 1_000_000}], "Message 1 is 1,000,000 characters long; the limit"),
+    ],
+    ids=["count", "one-message", "total", "one-megabyte-question"],
+)
+def test_a_runs_whole_input_is_limited_before_anything_is_stored_or_run(
+    api: httpx.Client, model: ScriptedURL, messages: list[dict[str, str]], expected: str
+) -> None:
+    before = model.app.state.requests
+    tid = new_thread(api)
+    response = wait(api, {"input": {"messages": messages}}, tid)
+    assert response.status_code == 413, response.text[:300]
+    assert response.json()["detail"].startswith(expected)
+    assert api.get(f"/threads/{tid}/state").json()["values"] == {}  # nothing was stored
+    assert api.get(f"/threads/{tid}/runs").json() == []  # and no run was made
+    assert model.app.state.requests == before
+
+
+def _ok_latencies(url: str, stop: threading.Event, out: list[float]) -> None:
+    with httpx.Client(base_url=url, timeout=60) as client:
+        while not stop.is_set():
+            started = time.perf_counter()
+            client.get("/ok")
+            out.append(time.perf_counter() - started)
+            time.sleep(0.05)
+
+
+ATTACK_MESSAGES = 2_000
+ATTACK_MESSAGE = '"abc\n' * 6_000  # 30,000 characters, 42 kB once JSON-escaped
+
+
+def attack_body() -> bytes:
+    """The earlier audit's request: 2,000 earlier messages of about 30 kB, 85 MB of JSON in all."""
+    earlier = [{"role": "user", "content": ATTACK_MESSAGE} for _ in range(ATTACK_MESSAGES)]
+    messages = [*earlier, {"role": "user", "content": "hi"}]
+    return json.dumps({"assistant_id": "agent", "input": {"messages": messages}}).encode()
+
+
+def test_an_85_megabyte_run_is_refused_without_stalling_the_server(server: str, api: httpx.Client) -> None:
+    body = attack_body()
+    assert len(body) > 80_000_000
+    tid = new_thread(api)
+    stop, latencies = threading.Event(), []  # type: ignore[var-annotated]
+    watcher = threading.Thread(target=_ok_latencies, args=(server, stop, latencies))
+    watcher.start()
+    try:
+        time.sleep(0.3)
+        started = time.perf_counter()
+        try:  # the server answers 413 from the headers and may close before the upload ends
+            response = httpx.post(f"{server}/threads/{tid}/runs/wait", content=body, timeout=60,
+                                  headers={"content-type": "application/json"})  # fmt: skip
+            status, detail = response.status_code, response.text
+        except httpx.HTTPError as exc:
+            status, detail = 0, repr(exc)
+        elapsed = time.perf_counter() - started
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        watcher.join()
+    assert status in (413, 0), (status, detail[:300])
+    assert status == 0 or "MAX_REQUEST_BYTES" in detail
+    assert elapsed < 10, elapsed
+    assert max(latencies) < 1.0, sorted(latencies)[-5:]  # GET /ok kept answering
+    assert api.get(f"/threads/{tid}/state").json()["values"] == {}
+
+
+def test_a_chunked_body_without_a_length_is_cut_at_the_limit(server: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"assistant_id": "agent", "input": {"messages": [{"role": "user", "content": "'
+        for _ in range(300):  # 3 MB, over MAX_REQUEST_BYTES (2 MB)
+            yield b"x" * 10_000
+        yield b'"}]}}'
+
+    try:
+        response = httpx.post(f"{server}/runs/wait", content=chunks(), timeout=60,
+                              headers={"content-type": "application/json"})  # fmt: skip
+    except httpx.HTTPError:
+        return  # closed after the 413 while the client was still sending: also refused
+    assert response.status_code == 413, response.text[:300]
+
+
+# --- local mode: no token, so no web page may drive the server ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "https://evil.example", "Content-Type": "text/plain"}, 403),
+        ({"Origin": "https://evil.example", "Content-Type": "application/json"}, 403),
+        ({"Origin": "null", "Content-Type": "application/json"}, 403),
+        ({"Content-Type": "text/plain"}, 415),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 415),
+        ({"Host": "evil.example", "Content-Type": "application/json"}, 421),
+        ({"Host": "127.0.0.1.evil.example:2124", "Content-Type": "application/json"}, 421),
+    ],
+    ids=["cross-origin-text-plain", "cross-origin-json", "null-origin", "text-plain", "form", "foreign-host",
+         "foreign-host-with-loopback-prefix"],
+)
+def test_local_mode_refuses_what_a_web_page_could_send(
+    server: str, api: httpx.Client, model: ScriptedURL, headers: dict[str, str], status: int
+) -> None:
+    before = model.app.state.requests
+    body = json.dumps({"assistant_id": "agent", "input": {"messages": [{"role": "user", "content": "hello"}]}})
+    response = httpx.post(f"{server}/runs/wait", content=body, headers=headers, timeout=30)
+    assert response.status_code == status, response.text
+    assert "local mode" in response.json()["detail"]
+    assert model.app.state.requests == before  # nothing ran
+
+
+@pytest.mark.parametrize("path", ["/ok", "/metrics", "/threads/search", "/docs"])
+def test_local_mode_answers_no_foreign_host_on_any_route(server: str, path: str) -> None:
+    method = "POST" if path == "/threads/search" else "GET"
+    response = httpx.request(method, f"{server}{path}", json={} if method == "POST" else None,
+                             headers={"Host": "rebound.evil.example:2124"}, timeout=30)  # fmt: skip
+    assert response.status_code == 421, (path, response.text)
+
+
+def test_local_mode_still_serves_studio_itself_and_loopback_names(server: str) -> None:
+    port = server.rsplit(":", 1)[1]
+    for headers in ({"Origin": "https://smith.langchain.com"}, {"Origin": server}, {"Host": f"localhost:{port}"}, {}):
+        response = httpx.post(f"{server}/threads/search", json={}, headers=headers, timeout=30)
+        assert response.status_code == 200, (headers, response.text)
 
 
 def test_control_characters_and_bidi_overrides_are_dropped_emoji_kept(api: httpx.Client) -> None:
