@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dspy
 from langchain_openai import ChatOpenAI
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class Endpoint:
     model: str
     base_url: str | None
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr, a log line or an error
 
     @property
     def slug(self) -> str:
@@ -52,10 +52,11 @@ def endpoint(role: Role, settings: Settings | None = None, model: str | None = N
         check_allowed(role, model, s)
     base_url = s.role_base_url(role)
     model = model or s.role_model(role)
+    key = s.llm_api_key or s.openai_api_key
     if base_url:
-        return Endpoint(model or "default", base_url, s.llm_api_key or s.openai_api_key or "not-needed")
+        return Endpoint(model or "default", base_url, key.get_secret_value() if key else "not-needed")
     if s.openai_api_key:
-        return Endpoint(model or s.openai_default_model, None, s.openai_api_key)
+        return Endpoint(model or s.openai_default_model, None, s.openai_api_key.get_secret_value())
     return Endpoint(model or MODELS[s.local_model].name, s.local_base_url(), "local")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,15 +22,17 @@ ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a bad value (a key, a URL) is named, never echoed, in the error.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     # --- models -----------------------------------------------------------------
     # Any OpenAI-compatible endpoint: set LLM_BASE_URL (and LLM_API_KEY if it needs one).
     # With OPENAI_API_KEY and no base URL, OpenAI itself is used.
     # With neither, the embedded local model is served by llama.cpp on LOCAL_MODEL_PORT.
-    openai_api_key: str | None = None
+    # Keys are SecretStr: printed as ********** in reprs, logs and errors.
+    openai_api_key: SecretStr | None = None
     llm_base_url: str | None = None
-    llm_api_key: str | None = None
+    llm_api_key: SecretStr | None = None
     llm_model: str | None = None
     openai_default_model: str = "gpt-4o-mini"
 
@@ -133,13 +136,24 @@ class Settings(BaseSettings):
     allowed_models: dict[str, list[str]] = Field(default_factory=dict)
     # Seconds a tool call offered by the select node stays valid (runtime/grants.py): a grant is
     # bound to its user, thread and run, and expires this long after it was issued.
-    tool_grant_ttl_s: int = 120
+    tool_grant_ttl_s: int = Field(120, description="Seconds a tool call offered by the select node stays valid; "
+                                  "a grant is also bound to its user, thread and run.")
     # Tools whose results depend on who asks: the user is part of their cache key.
     tool_cache_per_user: list[str] = Field(default_factory=lambda: ["http_api"])
     # Entries of the in-process tool cache (used without REDIS_URL); the least recently used go first.
     tool_cache_max_entries: int = 10_000
     # Append the tool-call audit log (JSON lines, logger "agent.audit") to this file too.
     audit_log_path: Path | None = None
+
+    @field_validator("llm_base_url", "selector_base_url", "synthesizer_base_url", "critic_base_url",
+                     "refiner_base_url")  # fmt: skip
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        # A URL is printed in errors and logs (an LM client's "failed to connect to ..."); a key in it
+        # would be too. The LM client does not send URL credentials anyway.
+        if value is not None and "@" in (urlsplit(value).netloc or ""):
+            raise ValueError("a base URL must not carry credentials (user:password@); set LLM_API_KEY instead")
+        return value
 
     @field_validator("auth_jwt_secret")
     @classmethod
@@ -153,11 +167,15 @@ class Settings(BaseSettings):
     max_question_chars: int = 8000
     # A run's input, and a thread's messages as intake reads them, are refused past any of these,
     # before anything is tokenized (serving/auth.py refuses the request; nodes/intake.py the run).
-    max_input_messages: int = 200
-    max_input_chars: int = 200_000
-    max_message_chars: int = 20_000
+    max_input_messages: int = Field(200, description="Most messages a run's input (and a thread) may hold; "
+                                    "more is refused (413) before anything is stored or tokenized.")
+    max_input_chars: int = Field(200_000, description="Most characters of a run's input (and a thread's "
+                                 "messages) in all; more is refused (413) before anything is stored or tokenized.")
+    max_message_chars: int = Field(20_000, description="Most characters of any one message of a run's input; "
+                                   "more is refused (413).")
     # Request bodies larger than this are refused (413) before they are read (serving/http_app.py).
-    max_request_bytes: int = 2_000_000
+    max_request_bytes: int = Field(2_000_000, description="Largest request body the server reads; a larger one "
+                                   "is refused (413) before it is read.")
     langgraph_port: int = 2124
 
     def role_model(self, role: Role) -> str | None:

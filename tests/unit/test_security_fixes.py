@@ -161,3 +161,169 @@ def test_a_redis_password_is_never_logged(caplog: pytest.LogCaptureFixture) -> N
     caplog.set_level(logging.INFO, logger="runtime.cache")
     build_cache(Settings(redis_url="redis://:hunter2@127.0.0.1:9/0"))
     assert "hunter2" not in caplog.text and "***" in caplog.text
+
+
+# --- the third audit: grants, the breaker's trial, the audit line, secrets, rate limits ---------------
+
+
+def _quiet() -> Any:
+    return patch("nodes.execute.get_stream_writer", return_value=lambda _: None)
+
+
+def test_a_grant_is_bound_to_its_user_thread_run_and_expiry() -> None:
+    from runtime.grants import Caller, grant, refusal
+
+    alice = Caller(user="alice", thread_id="t1", run_id="r1")
+    call = grant(alice, "c1", "calculator", {"expression": "1+1"})
+    assert refusal(call, "calculator", alice) is None
+    for other in (Caller(user="bob", thread_id="t1", run_id="r1"), Caller(user="alice", thread_id="t2", run_id="r1"),
+                  Caller(user="alice", thread_id="t1", run_id="r2")):  # fmt: skip
+        assert "not offered" in (refusal(call, "calculator", other) or "")
+    assert "not permitted" in (refusal(call, "calculator", Caller("alice", frozenset({"dates"}), "t1", "r1")) or "")
+    assert "not offered" in (refusal({**call, "run_id": "r2"}, "calculator", Caller("alice", None, "t1", "r2")) or "")
+    assert "not offered" in (refusal({**call, "expires": call["expires"] + 3600}, "calculator", alice) or "")
+    later = call["expires"] + 1
+    assert "expired" in (refusal(call, "calculator", alice, now=later) or "")
+    assert get_settings().tool_grant_ttl_s <= 300  # a short expiry
+
+
+def test_a_cache_hit_checks_the_callers_current_permissions_and_is_audited(caplog: pytest.LogCaptureFixture) -> None:
+    from langgraph.cache.memory import InMemoryCache
+
+    from nodes.execute import execute
+    from runtime.cache import metered
+    from runtime.grants import Caller, grant
+
+    ran: list[str] = []
+    tool = make_tool("lookup", lambda text: ran.append(text) or f"result of {text}")
+    cache = metered(InMemoryCache())
+    wide = Caller(user="dana", thread_id="t", run_id="r")
+    call = grant(wide, "c1", "lookup", {"text": "x"})
+    caplog.set_level(logging.INFO, logger="agent.audit")
+    with _quiet():
+        first = asyncio.run(execute(tool, cache, {"call": call}, wide))
+        hit = asyncio.run(execute(tool, cache, {"call": call}, wide))
+        narrowed = asyncio.run(execute(tool, cache, {"call": call}, Caller("dana", frozenset(), "t", "r")))
+    assert ran == ["x"]
+    assert first["results"][0]["output"] == hit["results"][0]["output"] == "result of x"
+    assert hit["results"][0]["cache_hit"] is True
+    assert narrowed["results"][0]["output"] is None and "not permitted" in narrowed["results"][0]["error"]
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "agent.audit"]
+    assert [(a["outcome"], a["cache_hit"], a["user"], a["thread_id"], a["run_id"]) for a in lines] == [
+        ("started", False, "dana", "t", "r"), ("ok", False, "dana", "t", "r"), ("ok", True, "dana", "t", "r"),
+        ("denied", False, "dana", "t", "r")]  # fmt: skip
+
+
+def test_a_half_open_trial_that_fails_validation_does_not_close_the_breaker() -> None:
+    def strict(text: str) -> str:
+        raise ValueError("not a valid expression")  # bad input: the backend was never reached
+
+    executor = make_executor(make_tool("strict", strict, ttl=0))
+    breaker = _half_open("strict")
+    with _quiet():
+        out = executor.invoke({"call": granted("carol", "strict", {"text": "x"})}, CONFIG)
+        assert "not a valid expression" in out["results"][0]["error"]
+        assert breaker.state == "half_open"  # not closed: no verdict on the backend
+        missing = executor.invoke({"call": granted("carol", "strict", {})}, CONFIG)  # fails the args schema
+        assert missing["results"][0]["error"] and breaker.state == "half_open"
+    assert breaker.allow()  # the next call is the trial
+
+
+def test_the_audit_line_is_written_before_the_tool_runs_and_a_cancelled_call_is_recorded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from langchain_core.tools import StructuredTool
+
+    from tests.unit.test_graph_routing import TextArgs
+
+    caplog.set_level(logging.INFO, logger="agent.audit")
+    seen_while_running: list[list[str]] = []
+    started = asyncio.Event()
+
+    def outcomes() -> list[str]:
+        return [json.loads(r.getMessage())["outcome"] for r in caplog.records if r.name == "agent.audit"]
+
+    async def slow(text: str) -> str:
+        seen_while_running.append(outcomes())
+        started.set()
+        await asyncio.sleep(60)
+        return text
+
+    tool = StructuredTool.from_function(coroutine=slow, name="slow", description="slow", args_schema=TextArgs,
+                                        metadata={"version": "1", "ttl": 0})  # fmt: skip
+
+    async def scenario() -> None:
+        with _quiet():
+            task = asyncio.create_task(make_executor(tool).ainvoke({"call": granted("carol", "slow", {"text": "x"})},
+                                                                   CONFIG))  # fmt: skip
+            await started.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(scenario())
+    assert seen_while_running == [["started"]]  # on record before the tool ran
+    assert outcomes() == ["started", "cancelled"]
+
+
+def test_a_call_whose_audit_line_cannot_be_written_does_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    executor = make_executor(make_tool("audited", lambda text: ran.append(text) or text, ttl=0))
+    monkeypatch.setenv("AUDIT_LOG_PATH", str(tmp_path / "missing-dir" / "audit.jsonl"))
+    get_settings.cache_clear()
+    with _quiet(), pytest.raises(OSError):
+        executor.invoke({"call": granted("carol", "audited", {"text": "x"})}, CONFIG)
+    assert ran == []
+
+
+def test_rate_limits_are_per_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOL_CALLS_PER_MINUTE", '{"scarce": 0.001}')
+    monkeypatch.setenv("TOOL_TIMEOUT_S", "0.05")
+    get_settings.cache_clear()
+    executor = make_executor(make_tool("scarce", lambda text: text, ttl=0))
+    erin: RunnableConfig = {"configurable": {"langgraph_auth_user_id": "erin",
+                                             "langgraph_auth_user": {"identity": "erin"}}}  # fmt: skip
+    with _quiet():
+        assert executor.invoke({"call": granted("carol", "scarce", {"text": "1"})}, CONFIG)["results"][0]["output"]
+        spent = executor.invoke({"call": granted("carol", "scarce", {"text": "2"})}, CONFIG)["results"][0]
+        assert "rate limited" in (spent["error"] or "")
+        other = executor.invoke({"call": granted("erin", "scarce", {"text": "3"})}, erin)["results"][0]
+    assert other["output"] == "3"  # Carol's spending did not use up Erin's allowance
+
+
+def test_keys_are_secrets_and_a_url_with_credentials_is_refused_without_echoing_them() -> None:
+    from pydantic import ValidationError
+
+    s = Settings(llm_base_url="http://127.0.0.1:9/v1", llm_api_key="sk-live-abc", openai_api_key="sk-live-def")
+    assert "sk-live" not in repr(s) and "sk-live" not in str(s.model_dump())
+    ep = endpoint("selector", s)
+    assert ep.api_key == "sk-live-abc" and "sk-live" not in repr(ep)
+    for field in ("LLM_BASE_URL", "SELECTOR_BASE_URL"):
+        with pytest.raises(ValidationError) as caught:
+            Settings(**{field.lower(): "https://user:pw-xyz@llm.example/v1"})
+        assert "pw-xyz" not in str(caught.value) and "must not carry credentials" in str(caught.value)
+
+
+def test_the_gepa_resume_file_is_loaded_from_the_bytes_that_were_checked(tmp_path: Path) -> None:
+    import pickle
+
+    from gepa.core.state import GEPAState
+
+    from offline import gepa_state
+
+    gepa_state.use_checked_loader()
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (Path.touch, (str(marker),))  # type: ignore[return-value]
+
+    (tmp_path / gepa_state.STATE_FILE).write_bytes(pickle.dumps({"program_candidates": [], "x": Payload()}))
+    with pytest.raises(gepa_state.UnsafeGepaState, match="Nothing in it was run"):
+        GEPAState.load(str(tmp_path))  # GEPA's own entry point: it no longer unpickles unchecked bytes
+    assert not marker.exists()
+    (tmp_path / gepa_state.STATE_FILE).write_bytes(pickle.dumps({"program_candidates": [{"selector": 7}]}))
+    with pytest.raises(gepa_state.UnsafeGepaState, match="not instruction texts"):
+        GEPAState.load(str(tmp_path))
