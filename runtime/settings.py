@@ -134,10 +134,9 @@ class Settings(BaseSettings):
     auth_jwt_max_ttl_s: int = 86_400
     # Models a run's context may pick per role ("*": every role), JSON; the configured model is always allowed.
     allowed_models: dict[str, list[str]] = Field(default_factory=dict)
-    # Seconds a tool call offered by the select node stays valid (runtime/grants.py): a grant is
-    # bound to its user, thread and run, and expires this long after it was issued.
-    tool_grant_ttl_s: int = Field(120, description="Seconds a tool call offered by the select node stays valid; "
-                                  "a grant is also bound to its user, thread and run.")
+    # A grant (runtime/grants.py) is bound to its user, thread and run, and expires this long after issue.
+    tool_grant_ttl_s: int = Field(default=120, description="Seconds a tool call offered by the select node "
+                                  "stays valid; a grant is also bound to its user, thread and run.")
     # Tools whose results depend on who asks: the user is part of their cache key.
     tool_cache_per_user: list[str] = Field(default_factory=lambda: ["http_api"])
     # Entries of the in-process tool cache (used without REDIS_URL); the least recently used go first.
@@ -167,14 +166,14 @@ class Settings(BaseSettings):
     max_question_chars: int = 8000
     # A run's input, and a thread's messages as intake reads them, are refused past any of these,
     # before anything is tokenized (serving/auth.py refuses the request; nodes/intake.py the run).
-    max_input_messages: int = Field(200, description="Most messages a run's input (and a thread) may hold; "
+    max_input_messages: int = Field(default=200, description="Most messages a run's input (and a thread) may hold; "
                                     "more is refused (413) before anything is stored or tokenized.")
-    max_input_chars: int = Field(200_000, description="Most characters of a run's input (and a thread's "
+    max_input_chars: int = Field(default=200_000, description="Most characters of a run's input (and a thread's "
                                  "messages) in all; more is refused (413) before anything is stored or tokenized.")
-    max_message_chars: int = Field(20_000, description="Most characters of any one message of a run's input; "
+    max_message_chars: int = Field(default=20_000, description="Most characters of any one message of a run's input; "
                                    "more is refused (413).")
     # Request bodies larger than this are refused (413) before they are read (serving/http_app.py).
-    max_request_bytes: int = Field(2_000_000, description="Largest request body the server reads; a larger one "
+    max_request_bytes: int = Field(default=2_000_000, description="Largest request body the server reads; a larger one "
                                    "is refused (413) before it is read.")
     langgraph_port: int = 2124
 

@@ -195,7 +195,11 @@ def test_a_cache_hit_checks_the_callers_current_permissions_and_is_audited(caplo
     from runtime.grants import Caller, grant
 
     ran: list[str] = []
-    tool = make_tool("lookup", lambda text: ran.append(text) or f"result of {text}")
+    def lookup(text: str) -> str:
+        ran.append(text)
+        return f"result of {text}"
+
+    tool = make_tool("lookup", lookup)
     cache = metered(InMemoryCache())
     wide = Caller(user="dana", thread_id="t", run_id="r")
     call = grant(wide, "c1", "lookup", {"text": "x"})
@@ -270,7 +274,7 @@ def test_a_call_whose_audit_line_cannot_be_written_does_not_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[str] = []
-    executor = make_executor(make_tool("audited", lambda text: ran.append(text) or text, ttl=0))
+    executor = make_executor(make_tool("audited", ran.append, ttl=0))
     monkeypatch.setenv("AUDIT_LOG_PATH", str(tmp_path / "missing-dir" / "audit.jsonl"))
     get_settings.cache_clear()
     with _quiet(), pytest.raises(OSError):
@@ -294,15 +298,16 @@ def test_rate_limits_are_per_user(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_keys_are_secrets_and_a_url_with_credentials_is_refused_without_echoing_them() -> None:
-    from pydantic import ValidationError
+    from pydantic import SecretStr, ValidationError
 
-    s = Settings(llm_base_url="http://127.0.0.1:9/v1", llm_api_key="sk-live-abc", openai_api_key="sk-live-def")
+    s = Settings(llm_base_url="http://127.0.0.1:9/v1", llm_api_key=SecretStr("sk-live-abc"),
+                 openai_api_key=SecretStr("sk-live-def"))  # fmt: skip
     assert "sk-live" not in repr(s) and "sk-live" not in str(s.model_dump())
     ep = endpoint("selector", s)
     assert ep.api_key == "sk-live-abc" and "sk-live" not in repr(ep)
     for field in ("LLM_BASE_URL", "SELECTOR_BASE_URL"):
         with pytest.raises(ValidationError) as caught:
-            Settings(**{field.lower(): "https://user:pw-xyz@llm.example/v1"})
+            Settings.model_validate({field.lower(): "https://user:pw-xyz@llm.example/v1"})
         assert "pw-xyz" not in str(caught.value) and "must not carry credentials" in str(caught.value)
 
 
