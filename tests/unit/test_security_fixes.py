@@ -274,7 +274,11 @@ def test_a_call_whose_audit_line_cannot_be_written_does_not_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[str] = []
-    executor = make_executor(make_tool("audited", ran.append, ttl=0))
+    def audited(text: str) -> str:
+        ran.append(text)
+        return text
+
+    executor = make_executor(make_tool("audited", audited, ttl=0))
     monkeypatch.setenv("AUDIT_LOG_PATH", str(tmp_path / "missing-dir" / "audit.jsonl"))
     get_settings.cache_clear()
     with _quiet(), pytest.raises(OSError):
