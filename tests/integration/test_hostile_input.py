@@ -190,6 +190,23 @@ def test_an_85_megabyte_run_is_refused_without_stalling_the_server(server: str, 
     assert api.get(f"/threads/{tid}/state").json()["values"] == {}
 
 
+def test_a_conversation_at_the_limits_is_tokenized_off_the_event_loop(server: str, api: httpx.Client) -> None:
+    # 199 earlier messages of 1,000 characters: within every limit, and seconds of tokenizing for the
+    # selector's conversation budget. In a worker thread, GET /ok keeps answering meanwhile.
+    earlier = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"{i} " + "word " * 199} for i in range(199)]
+    messages = [*earlier, {"role": "user", "content": "hello"}]
+    stop, latencies = threading.Event(), []  # type: ignore[var-annotated]
+    watcher = threading.Thread(target=_ok_latencies, args=(server, stop, latencies))
+    watcher.start()
+    try:
+        response = wait(api, {"input": {"messages": messages}, "context": {"critique": False}})
+    finally:
+        stop.set()
+        watcher.join()
+    assert response.status_code == 200 and "__error__" not in response.json(), response.text[:300]
+    assert max(latencies) < 1.0, sorted(latencies)[-5:]
+
+
 def test_a_chunked_body_without_a_length_is_cut_at_the_limit(server: str) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"assistant_id": "agent", "input": {"messages": [{"role": "user", "content": "'
