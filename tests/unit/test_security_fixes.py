@@ -336,3 +336,29 @@ def test_the_gepa_resume_file_is_loaded_from_the_bytes_that_were_checked(tmp_pat
     (tmp_path / gepa_state.STATE_FILE).write_bytes(pickle.dumps({"program_candidates": [{"selector": 7}]}))
     with pytest.raises(gepa_state.UnsafeGepaState, match="not instruction texts"):
         GEPAState.load(str(tmp_path))
+
+
+def test_the_selector_tokenizes_the_conversation_off_the_event_loop(
+    scripted_lm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_types.context import Context
+    from graphs.agent import build_graph
+    from nodes import select
+    from runtime.cache import BoundedMemoryCache
+    from testkit.inputs import user_input
+
+    on_loop: list[bool] = []
+    real = select.format_conversation
+
+    def watched(*args: Any, **kwargs: Any) -> str:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(select, "format_conversation", watched)
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=BoundedMemoryCache(10))
+    asyncio.run(graph.ainvoke(user_input("hello"), context=Context(critique=False)))
+    assert on_loop == [False]  # in a worker thread: the server's loop keeps serving
