@@ -114,14 +114,26 @@ def test_cost_follows_the_price_table(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sample("agent_lm_tokens_total", node="probe_cost", model="local-model", kind="prompt") == 5000
 
 
-def test_agent_series_reach_the_default_registry_and_agent_route(scripted_lm: ScriptedLM) -> None:
+def test_agent_series_reach_the_default_registry_in_local_mode_and_agent_route(
+    scripted_lm: ScriptedLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
     import prometheus_client
 
+    import serving.http_app
+    from runtime.settings import get_settings
+
+    monkeypatch.setenv("AUTH_DISABLED", "true")
+    get_settings.cache_clear()
+    importlib.reload(serving.http_app)  # it adds the series as it loads, in local mode only
+    get_settings.cache_clear()
     graph = build_graph([tool("echo", lambda text: text)], cache=cache())
     run(graph, "hello")
     default = prometheus_client.generate_latest().decode()  # what `langgraph dev` serves at /metrics
     assert 'agent_node_latency_seconds_count{node="synthesize"}' in default
-    assert "agent_node_latency_seconds_count" in TestClient(app).get("/agent/metrics").text
+    local = TestClient(serving.http_app.app, base_url="http://127.0.0.1:2124")  # local mode: loopback Host only
+    assert "agent_node_latency_seconds_count" in local.get("/agent/metrics").text
 
 
 def test_metrics_text_is_prometheus_format() -> None:
