@@ -11,9 +11,10 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dspy
+from langchain_core.messages import AIMessage
 from langsmith import traceable
 
 from agent_types.context import Context
@@ -23,6 +24,8 @@ from runtime.limits import prepay_lm_call
 from runtime.models import Endpoint, endpoint, lm_at
 from runtime.settings import Role, get_settings
 from runtime.usage import UsageMeter
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,13 @@ class RoleBinding:
         with dspy.context(lm=self.lm, callbacks=[meter], track_usage=True):
             return await traced(self.program.acall, self.role)(**inputs)
 
-    async def stream(self, node: str, meter: UsageMeter, **inputs: Any) -> dspy.Prediction:
-        """`run`, with the `answer` field streamed as the node's `answer_token` events."""
+    async def stream(self, node: str, meter: UsageMeter, **inputs: Any) -> tuple[dspy.Prediction, AIMessage]:
+        """`run`, with the `answer` field streamed (nodes/streaming.py); also returns it as the
+        message chat clients saw streamed."""
         await prepay_lm_call(self.endpoint.base_url, self.endpoint.model)
         with dspy.context(lm=self.lm, callbacks=[meter], track_usage=True):
-            return await traced(functools.partial(stream_answer, node, self.program), self.role)(**inputs)
+            answer = functools.partial(stream_answer, node, self.program, self.endpoint.model)
+            return await traced(answer, self.role)(**inputs)
 
 
 async def bind(role: Role, context: Context | None) -> RoleBinding:
@@ -61,7 +66,7 @@ async def bind(role: Role, context: Context | None) -> RoleBinding:
     )
 
 
-def traced(program: Callable[..., Awaitable[dspy.Prediction]], name: str) -> Callable[..., Awaitable[dspy.Prediction]]:
+def traced(program: Callable[..., Awaitable[T]], name: str) -> Callable[..., Awaitable[T]]:
     """`program` wrapped in LangSmith's `traceable`. DSPy programs are not LangChain runnables, so
     without it their calls would be missing from a trace; `traceable` nests the run under the
     current LangGraph node through the context, and with tracing off it only checks a flag."""
