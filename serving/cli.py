@@ -1,7 +1,9 @@
 """`ask "question"`: run the agent and show its progress live, then the answer.
 
 Talks to the served graph (`langgraph dev`) through langgraph_sdk when one answers at
-LANGGRAPH_URL, and otherwise runs the graph in this process; both render the same events.
+LANGGRAPH_URL (with `--token` or AGENT_TOKEN as its bearer token when auth is on), and otherwise
+runs the graph in this process; both render the same events. An expected failure (no model
+server, a refused token, a failed run) is one line on stderr and exit 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
+from dspy.utils.exceptions import LMError, LMTransportError
+from pydantic import ValidationError
 
 from runtime.cache import redact_url, redis_cache
 from runtime.names import tool_of_node
-from runtime.settings import get_settings
+from runtime.settings import ROLES, Settings, get_settings
 
 DEFAULT_URL = "http://127.0.0.1:2124"
 
@@ -101,10 +105,12 @@ class Renderer:
                     self.answer = update["answer"]
 
 
-async def _remote_stream(url: str, question: str, context: dict[str, Any]) -> AsyncIterator[tuple[str, Any]]:
+async def _remote_stream(
+    url: str, question: str, context: dict[str, Any], token: str | None = None
+) -> AsyncIterator[tuple[str, Any]]:
     from langgraph_sdk import get_client
 
-    client = get_client(url=url)
+    client = get_client(url=url, headers={"Authorization": f"Bearer {token}"} if token else None)
     thread = await client.threads.create()
     payload: dict[str, Any] = {"messages": [{"role": "user", "content": question}]}
     async for part in client.runs.stream(
@@ -136,16 +142,81 @@ def server_up(url: str) -> bool:
         return False
 
 
-async def ask(question: str, url: str, context: dict[str, Any], local: bool) -> int:
+START_MODEL = ("start the embedded one with `.venv/bin/agent-up --model-only` (or `make up`), or set LLM_BASE_URL "
+               "or OPENAI_API_KEY (in the environment or .env) for a hosted model")  # fmt: skip
+
+
+class AskError(Exception):
+    """An expected failure of `ask`: its message is the one line the user sees."""
+
+
+def model_problem(settings: Settings) -> str | None:
+    """Why the in-process graph cannot reach its model, in one line; None when every endpoint answers.
+
+    Any HTTP answer counts as a server being there (a wrong key or path is the LM call's error to
+    report); only a refused or timed-out connection is "no model server".
+    """
+    from runtime.models import endpoint
+
+    checked: set[str] = set()
+    for role in ROLES:
+        base = endpoint(role, settings).base_url
+        if base is None or base in checked:  # OpenAI itself: nothing local to check
+            continue
+        checked.add(base)
+        try:
+            httpx.get(f"{base.rstrip('/')}/models", timeout=3)
+        except httpx.HTTPError:
+            if settings.uses_local_model:
+                return f"no model server answers at {base}: {START_MODEL}"
+            setting = f"{role.upper()}_BASE_URL" if getattr(settings, f"{role}_base_url") else "LLM_BASE_URL"
+            return f"no model server answers at {base} ({setting}): start that server or correct {setting}"
+    return None
+
+
+def refusal(exc: httpx.HTTPStatusError, url: str) -> str:
+    """The one line for a request the server refused."""
+    status = exc.response.status_code
+    try:
+        detail = str(exc.response.json().get("detail") or "")
+    except ValueError:
+        detail = exc.response.text[:200]
+    line = f"the server at {url} refused the request ({status}{': ' + detail if detail else ''})"
+    if status == 401:
+        line += "; pass --token or set AGENT_TOKEN (mint one with `.venv/bin/agent-token --user NAME`)"
+    return line
+
+
+def run_failure(data: Any) -> str:
+    """The one line for a run that failed on the server (its `error` stream event)."""
+    error = data.get("error") if isinstance(data, dict) else None
+    message = data.get("message") if isinstance(data, dict) else data
+    line = f"the run failed on the server: {_short(f'{error}: {message}' if error else message, 300)}"
+    if any(word in f"{error} {message}" for word in ("LMTransportError", "failed to connect", "Connection")):
+        line += f" (the server's model server does not answer: {START_MODEL}, then restart the server)"
+    return line
+
+
+async def ask(question: str, url: str, context: dict[str, Any], local: bool, token: str | None = None) -> int:
     renderer = Renderer()
     use_server = not local and server_up(url)
+    if not use_server and (problem := model_problem(get_settings())):
+        raise AskError(problem)
     renderer.line(f"▸ asking {'the server at ' + url if use_server else 'the in-process graph'}")
-    stream = _remote_stream(url, question, context) if use_server else _local_stream(question, context)
-    async for mode, data in stream:
-        if mode == "error":
-            renderer.line(f"error: {_short(data, 500)}")
-            return 1
-        renderer.handle(mode, data)
+    stream = _remote_stream(url, question, context, token) if use_server else _local_stream(question, context)
+    try:
+        async for mode, data in stream:
+            if mode == "error":
+                renderer.end_tokens()
+                raise AskError(run_failure(data))
+            renderer.handle(mode, data)
+    except httpx.HTTPStatusError as exc:
+        raise AskError(refusal(exc, url)) from None
+    except httpx.TransportError as exc:
+        raise AskError(f"lost the server at {url}: {exc}") from None
+    except LMError as exc:  # in-process: the model went away during the run, or refused the call
+        hint = f"; {START_MODEL}" if isinstance(exc, LMTransportError) else ""
+        raise AskError(f"the model call failed: {_short(str(exc), 300)}{hint}") from None
     renderer.end_tokens()
     print(renderer.answer or "(no answer)")
     return 0
@@ -157,10 +228,18 @@ def ask_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=os.environ.get("LANGGRAPH_URL", DEFAULT_URL))
     parser.add_argument("--local", action="store_true", help="run the graph in this process even if a server is up")
     parser.add_argument("--no-critique", action="store_true")
+    parser.add_argument("--token", default=os.environ.get("AGENT_TOKEN"),
+                        help="bearer token for a server with auth on (default: AGENT_TOKEN; see agent-token)")
     args = parser.parse_args(argv)
     context: dict[str, Any] = {"critique": not args.no_critique}
     try:
-        return asyncio.run(ask(args.question, args.url, context, args.local))
+        return asyncio.run(ask(args.question, args.url, context, args.local, args.token))
+    except AskError as exc:
+        print(f"ask: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:  # a setting in the environment or .env is invalid
+        print(f"ask: {exc.errors()[0]['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
