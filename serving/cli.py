@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, ClassVar
 
 import httpx
@@ -107,7 +108,7 @@ class Renderer:
 
 async def _remote_stream(
     url: str, question: str, context: dict[str, Any], token: str | None = None
-) -> AsyncIterator[tuple[str, Any]]:
+) -> AsyncGenerator[tuple[str, Any], None]:
     from langgraph_sdk import get_client
 
     client = get_client(url=url, headers={"Authorization": f"Bearer {token}"} if token else None)
@@ -123,7 +124,7 @@ async def _remote_stream(
         yield part.event, part.data
 
 
-async def _local_stream(question: str, context: dict[str, Any]) -> AsyncIterator[tuple[str, Any]]:
+async def _local_stream(question: str, context: dict[str, Any]) -> AsyncGenerator[tuple[str, Any], None]:
     from langgraph.types import StreamMode
 
     from agent_types.context import Context
@@ -205,11 +206,13 @@ async def ask(question: str, url: str, context: dict[str, Any], local: bool, tok
     renderer.line(f"▸ asking {'the server at ' + url if use_server else 'the in-process graph'}")
     stream = _remote_stream(url, question, context, token) if use_server else _local_stream(question, context)
     try:
-        async for mode, data in stream:
-            if mode == "error":
-                renderer.end_tokens()
-                raise AskError(run_failure(data))
-            renderer.handle(mode, data)
+        # Closed on the way out, so a failure mid-stream leaves no open generator behind to complain.
+        async with contextlib.aclosing(stream):
+            async for mode, data in stream:
+                if mode == "error":
+                    renderer.end_tokens()
+                    raise AskError(run_failure(data))
+                renderer.handle(mode, data)
     except httpx.HTTPStatusError as exc:
         raise AskError(refusal(exc, url)) from None
     except httpx.TransportError as exc:
