@@ -26,7 +26,6 @@ so clients always see the answer text before the node's update.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -167,7 +166,9 @@ def tool_messages(calls: Sequence[ToolCall], results: Sequence[ToolResult]) -> l
     claimed = {c["call_id"] for c in calls if c["call_id"] in by_id}
     out = []
     for call in calls:
-        common: dict[str, Any] = {"tool_call_id": call["call_id"], "name": call["name"], "id": str(uuid.uuid4())}
+        # The id follows from the call's: a retried node sends the same message again, not a second one.
+        call_id = call["call_id"]
+        common: dict[str, Any] = {"tool_call_id": call_id, "name": call["name"], "id": f"tool-{call_id}"}
         result = by_id.get(call["call_id"])
         if result is None:
             same = _call_key(call["name"], call["args"])
