@@ -21,7 +21,9 @@ from tools import TOOLS
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="agent-token", description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+    parser = argparse.ArgumentParser(
+        prog="agent-token", description="Mint a development token: an HS256 JWT signed with AUTH_JWT_SECRET."
+    )
     parser.add_argument("--user", required=True, help="the token's subject (`sub`): whose threads these are")
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--tools", help="comma-separated tools this user may call (default: every tool)")
