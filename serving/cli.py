@@ -24,7 +24,8 @@ from pydantic import ValidationError
 
 from runtime.cache import redact_url, redis_cache
 from runtime.names import tool_of_node
-from runtime.settings import ROLES, Settings, get_settings
+from runtime.settings import get_settings
+from serving.preflight import START_MODEL, model_problem
 
 DEFAULT_URL = "http://127.0.0.1:2124"
 
@@ -143,36 +144,8 @@ def server_up(url: str) -> bool:
         return False
 
 
-START_MODEL = ("start the embedded one with `.venv/bin/agent-up --model-only` (or `make up`), or set LLM_BASE_URL "
-               "or OPENAI_API_KEY (in the environment or .env) for a hosted model")  # fmt: skip
-
-
 class AskError(Exception):
     """An expected failure of `ask`: its message is the one line the user sees."""
-
-
-def model_problem(settings: Settings) -> str | None:
-    """Why the in-process graph cannot reach its model, in one line; None when every endpoint answers.
-
-    Any HTTP answer counts as a server being there (a wrong key or path is the LM call's error to
-    report); only a refused or timed-out connection is "no model server".
-    """
-    from runtime.models import endpoint
-
-    checked: set[str] = set()
-    for role in ROLES:
-        base = endpoint(role, settings).base_url
-        if base is None or base in checked:  # OpenAI itself: nothing local to check
-            continue
-        checked.add(base)
-        try:
-            httpx.get(f"{base.rstrip('/')}/models", timeout=3)
-        except httpx.HTTPError:
-            if settings.uses_local_model:
-                return f"no model server answers at {base}: {START_MODEL}"
-            setting = f"{role.upper()}_BASE_URL" if getattr(settings, f"{role}_base_url") else "LLM_BASE_URL"
-            return f"no model server answers at {base} ({setting}): start that server or correct {setting}"
-    return None
 
 
 def refusal(exc: httpx.HTTPStatusError, url: str) -> str:

@@ -60,3 +60,13 @@ def test_a_run_that_lost_its_model_says_so() -> None:
     line = run_failure({"error": "LMTransportError", "message": "[openai/x] failed to connect to 127.0.0.1:8080"})
     assert "the server's model server does not answer" in line and "agent-up --model-only" in line
     assert "model server" not in run_failure({"error": "ValueError", "message": "bad context"})
+
+
+def test_selfhost_without_a_model_server_says_how_to_start_one(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_", "OPENAI_", "LOCAL_MODEL"))}
+    env = {**clean, "PYTHONPATH": str(ROOT), "LOCAL_MODEL_PORT": str(free_port())}
+    done = subprocess.run([sys.executable, "-m", "serving.selfhost", "--dsn", "postgresql://127.0.0.1:1/x",
+                           "--thread", "t", "What is 2+2?"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("selfhost: no model server answers at http://127.0.0.1:")
