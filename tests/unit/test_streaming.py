@@ -123,8 +123,9 @@ def test_messages_stream_carries_tool_calls_tool_messages_and_answer_chunks(scri
 
 def test_the_final_answer_message_replaces_the_streamed_chunks(scripted_lm: ScriptedLM) -> None:
     graph = build_graph([tool("echo", lambda text: text)], cache=cache())
-    parts = list(graph.stream(user_input('echo{"text": "hi"} #refine'), context=Context(max_refinements=1),
-                              stream_mode=["messages", "values"]))  # fmt: skip
+    parts = cast("list[tuple[str, Any]]", list(graph.stream(user_input('echo{"text": "hi"} #refine'),
+                                                            context=Context(max_refinements=1),
+                                                            stream_mode=["messages", "values"])))  # fmt: skip
     streamed: dict[str, str] = {}
     for mode, data in parts:
         if mode == "messages" and data[0].type == "AIMessageChunk":
@@ -134,7 +135,7 @@ def test_the_final_answer_message_replaces_the_streamed_chunks(scripted_lm: Scri
     assert len(streamed) == 2  # the draft, then the refined draft
     assert answer.id in streamed and streamed[answer.id].strip() == answer.content == final["answer"]
     # Not sent again as a whole message: a chat client keeps the streamed one, under the same id.
-    assert sum(1 for mode, d in parts if mode == "messages" and d[0].id == answer.id and d[0].type == "ai") == 0
+    assert not any(mode == "messages" and d[0].id == answer.id and d[0].type == "ai" for mode, d in parts)
 
 
 def test_a_cached_tool_result_answers_the_new_calls_id(scripted_lm: ScriptedLM) -> None:

@@ -146,7 +146,7 @@ def test_oauth_scopes_of_a_provider_token_do_not_confine_it_to_the_demo_api(with
      lambda: idp_token(OTHER, kid="k2"),  # a key id the provider does not have
      lambda: idp_token(ttl=-120),  # expired
      lambda: idp_token(ttl=10 * 86_400),  # lives longer than AUTH_JWT_MAX_TTL_S
-     lambda: jwt.encode({"sub": "carol", "exp": int(time.time()) + 60}, None, algorithm="none"),
+     lambda: jwt.encode({"sub": "carol", "exp": int(time.time()) + 60}, "", algorithm="none"),
      lambda: key_confusion_token()],
     ids=["other-key", "unknown-kid", "expired", "too-long", "alg-none", "hs256-with-public-key"],
 )  # fmt: skip
