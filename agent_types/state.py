@@ -51,6 +51,7 @@ class AgentState(InputState, total=False):
     results: Annotated[list[ToolResult], extend_or_reset]
     rounds: int
     draft: str
+    draft_id: str  # the id the current draft was streamed under on the `messages` stream
     verdict: str
     critique: str
     critique_by: str  # "checks" (deterministic, no model call) or "critic" (the LM judged)

@@ -78,7 +78,7 @@ def improves(state: AgentState, new_draft: str) -> tuple[bool, str]:
 async def refine(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     meter = UsageMeter("refine")
     refiner = await bind("refiner", runtime.context or Context())
-    pred = await refiner.stream(
+    pred, message = await refiner.stream(
         "refine", meter,
         question=state["question"],
         tool_results=format_results(state.get("results", [])),
@@ -95,4 +95,5 @@ async def refine(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]
     }
     if kept:
         update["draft"] = new_draft
+        update["draft_id"] = message.id
     return update

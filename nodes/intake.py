@@ -81,6 +81,7 @@ def intake(state: AgentState) -> dict[str, Any]:
         "rounds": 0,
         "refinements": 0,
         "draft": "",
+        "draft_id": "",
         "verdict": "",
         "critique": "",
         "critique_by": "",

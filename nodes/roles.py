@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import dspy
-from langsmith import traceable
+from langchain_core.messages import AIMessage
 
 from agent_types.context import Context
 from dspy_programs.store import PROGRAM_CACHE
 from nodes.streaming import stream_answer
+from nodes.tracing import LMRuns, traced
 from runtime.limits import prepay_lm_call
 from runtime.models import Endpoint, endpoint, lm_at
 from runtime.settings import Role, get_settings
@@ -36,14 +36,16 @@ class RoleBinding:
     async def run(self, meter: UsageMeter, **inputs: Any) -> dspy.Prediction:
         """The program on this role's LM (in a `dspy.context` of this call only), traced."""
         await prepay_lm_call(self.endpoint.base_url, self.endpoint.model)
-        with dspy.context(lm=self.lm, callbacks=[meter], track_usage=True):
+        with dspy.context(lm=self.lm, callbacks=[meter, LMRuns()], track_usage=True):
             return await traced(self.program.acall, self.role)(**inputs)
 
-    async def stream(self, node: str, meter: UsageMeter, **inputs: Any) -> dspy.Prediction:
-        """`run`, with the `answer` field streamed as the node's `answer_token` events."""
+    async def stream(self, node: str, meter: UsageMeter, **inputs: Any) -> tuple[dspy.Prediction, AIMessage]:
+        """`run`, with the `answer` field streamed (nodes/streaming.py); also returns it as the
+        message chat clients saw streamed."""
         await prepay_lm_call(self.endpoint.base_url, self.endpoint.model)
-        with dspy.context(lm=self.lm, callbacks=[meter], track_usage=True):
-            return await traced(functools.partial(stream_answer, node, self.program), self.role)(**inputs)
+        with dspy.context(lm=self.lm, callbacks=[meter, LMRuns()], track_usage=True):
+            answer = functools.partial(stream_answer, node, self.program, self.endpoint.model)
+            return await traced(answer, self.role)(**inputs)
 
 
 async def bind(role: Role, context: Context | None) -> RoleBinding:
@@ -59,10 +61,3 @@ async def bind(role: Role, context: Context | None) -> RoleBinding:
         program=program,
         conversation_budget=get_settings().conversation_budget(ep.model),
     )
-
-
-def traced(program: Callable[..., Awaitable[dspy.Prediction]], name: str) -> Callable[..., Awaitable[dspy.Prediction]]:
-    """`program` wrapped in LangSmith's `traceable`. DSPy programs are not LangChain runnables, so
-    without it their calls would be missing from a trace; `traceable` nests the run under the
-    current LangGraph node through the context, and with tracing off it only checks a flag."""
-    return traceable(run_type="chain", name=f"dspy.{name}")(program)

@@ -17,6 +17,7 @@ from agent_types.state import AgentState, ToolCall
 from dspy_programs.tool_specs import to_specs
 from nodes.prompting import earlier_turns, format_conversation, format_results
 from nodes.roles import bind
+from nodes.streaming import tool_call_message
 from runtime.grants import Caller, current_caller, grant
 from runtime.identity import permitted_tools
 from runtime.usage import UsageMeter
@@ -89,6 +90,7 @@ async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Contex
     return {
         "conversation": conversation,
         "pending_calls": calls,
+        "messages": tool_call_message(calls),  # what chat clients show while the tools run
         "rejected_calls": rejected,
         "rounds": state.get("rounds", 0) + 1,
         "usage": [meter.summary(pred)],

@@ -10,6 +10,7 @@ from agent_types.context import Context
 from agent_types.state import AgentState
 from nodes.prompting import format_results
 from nodes.roles import bind
+from nodes.streaming import push_tool_messages
 from runtime.usage import UsageMeter
 
 
@@ -20,8 +21,10 @@ async def synthesize(state: AgentState, runtime: Runtime[Context]) -> dict[str, 
     tool_results = format_results(state.get("results", []))
     if rejected:  # the model proposed calls that failed validation: the answer should know
         tool_results += "\n" + "\n".join(f"{r['name']} not run: {r['reason']}" for r in rejected)
-    pred = await synthesizer.stream(
+    # This round's tool results reach chat clients as tool messages before the answer starts.
+    push_tool_messages(state.get("pending_calls", []), state.get("results", []))
+    pred, message = await synthesizer.stream(
         "synthesize", meter,
         question=state["question"], tool_results=tool_results.strip(), conversation=state.get("conversation", ""),
     )  # fmt: skip
-    return {"draft": str(pred.answer).strip(), "usage": [meter.summary(pred)]}
+    return {"draft": str(pred.answer).strip(), "draft_id": message.id, "usage": [meter.summary(pred)]}

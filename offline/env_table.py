@@ -81,6 +81,9 @@ MEANINGS: dict[str, str] = {
     "auth_jwt_audience": "When set, tokens must carry this `aud` claim.",
     "auth_jwt_issuer": "When set, tokens must carry this `iss` claim.",
     "auth_jwt_max_ttl_s": "Longest token lifetime accepted, in seconds (`exp` - `iat`, and `exp` - now).",
+    "auth_jwks_url": "JWKS endpoint of an identity provider: tokens signed by one of its keys are accepted (with or "
+    "without `AUTH_JWT_SECRET`); `aud`, `iss` and lifetime rules still apply.",
+    "auth_jwt_algorithms": 'Algorithms accepted for `AUTH_JWKS_URL` keys, JSON (public-key only, e.g. `["RS256"]`).',
     "allowed_models": 'Models a run\'s `context.<role>_model` may name, per role (`"*"`: every role), JSON (e.g. '
     '`{"synthesizer": ["gpt-4o"]}`); the configured model of a role is always allowed, any other name fails the run.',
     "tool_cache_per_user": "Tools whose results depend on the caller: the user is part of their cache key, JSON list.",

@@ -28,7 +28,7 @@ LEEWAY_S = 30
 
 def mode(settings: Settings | None = None) -> Mode:
     s = settings or get_settings()
-    if s.auth_jwt_secret is not None:
+    if s.auth_jwt_secret is not None or s.auth_jwks_url:
         return "jwt"
     return "disabled" if s.auth_disabled else "unconfigured"
 
@@ -55,22 +55,29 @@ def announce_once(settings: Settings | None = None) -> Mode:
         log.error("AUTH NOT CONFIGURED: AUTH_JWT_SECRET is not set, so every request will be refused (401). "
                   "Set AUTH_JWT_SECRET (32+ bytes), or AUTH_DISABLED=true for local development.")  # fmt: skip
     else:
-        log.info("auth: bearer JWTs (HS256) required on every route")
+        s = settings or get_settings()
+        kinds = [k for k, on in (("HS256", s.auth_jwt_secret is not None), ("JWKS", bool(s.auth_jwks_url))) if on]
+        log.info("auth: bearer JWTs (%s) required on every route", " or ".join(kinds))
     return current
+
+
+def mint(sub: str, ttl_s: int, settings: Settings | None = None, **claims: Any) -> str:
+    """An HS256 token for `sub`, valid `ttl_s` seconds, with the audience and issuer the server checks."""
+    s = settings or get_settings()
+    if s.auth_jwt_secret is None:
+        raise ValueError("AUTH_JWT_SECRET is not set")
+    now = int(time.time())
+    body: dict[str, Any] = {"sub": sub, **claims, "iat": now, "exp": now + ttl_s}
+    if s.auth_jwt_audience:
+        body["aud"] = s.auth_jwt_audience
+    if s.auth_jwt_issuer:
+        body["iss"] = s.auth_jwt_issuer
+    return jwt.encode(body, s.auth_jwt_secret.get_secret_value(), algorithm="HS256")
 
 
 def service_token(settings: Settings | None = None) -> str:
     """A short-lived token for the demo API mount only, no tools (what the `http_api` tool presents)."""
-    s = settings or get_settings()
-    assert s.auth_jwt_secret is not None
-    now = int(time.time())
-    claims: dict[str, Any] = {"sub": "agent:http_api", "scope": SERVICE_SCOPE, "tools": [], "iat": now,
-                              "exp": now + SERVICE_TTL_S}  # fmt: skip
-    if s.auth_jwt_audience:
-        claims["aud"] = s.auth_jwt_audience
-    if s.auth_jwt_issuer:
-        claims["iss"] = s.auth_jwt_issuer
-    return jwt.encode(claims, s.auth_jwt_secret.get_secret_value(), algorithm="HS256")
+    return mint("agent:http_api", SERVICE_TTL_S, settings, scope=SERVICE_SCOPE, tools=[])
 
 
 def service_headers(url: str, settings: Settings | None = None) -> dict[str, str]:
@@ -78,7 +85,7 @@ def service_headers(url: str, settings: Settings | None = None) -> dict[str, str
     demo API (HTTP_TOOL_BASE_URL ending in /demo-api) and tokens are on; nothing otherwise, so no
     token ever leaves for another API."""
     s = settings or get_settings()
-    if mode(s) != "jwt":
+    if mode(s) != "jwt" or s.auth_jwt_secret is None:  # with JWKS only, this server cannot sign a token
         return {}
     base = s.http_tool_base_url.rstrip("/")
     if not urlsplit(base).path.endswith(SERVICE_PATH) or not (url == base or url.startswith(base + "/")):

@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     auth_jwt_issuer: str | None = None
     # Longest token lifetime accepted (exp - iat, and exp - now), seconds.
     auth_jwt_max_ttl_s: int = 86_400
+    # An identity provider's JWKS endpoint (runtime/jwks.py): tokens signed with one of its public
+    # keys, in one of AUTH_JWT_ALGORITHMS, are accepted. Beside AUTH_JWT_SECRET or instead of it.
+    auth_jwks_url: str | None = None
+    auth_jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
     # Models a run's context may pick per role ("*": every role), JSON; the configured model is always allowed.
     allowed_models: dict[str, list[str]] = Field(default_factory=dict)
     # A grant (runtime/grants.py) is bound to its user, thread and run, and expires this long after issue.
@@ -159,6 +163,17 @@ class Settings(BaseSettings):
         # HS256 with a short secret can be brute-forced offline from any one token.
         if value is not None and len(value.get_secret_value().encode()) < 32:
             raise ValueError("AUTH_JWT_SECRET must be at least 32 bytes (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("auth_jwt_algorithms")
+    @classmethod
+    def _public_key_algorithms(cls, value: list[str]) -> list[str]:
+        # A JWKS holds public keys: a symmetric or `none` algorithm would let anyone who can read the
+        # key set sign tokens (key confusion).
+        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+        bad = [a for a in value if a not in allowed]
+        if bad or not value:
+            raise ValueError(f"AUTH_JWT_ALGORITHMS must be public-key algorithms from {sorted(allowed)}; got {value}")
         return value
 
     # --- graph bounds -------------------------------------------------------------

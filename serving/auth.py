@@ -1,9 +1,11 @@
 """Custom auth for the served graph (`auth` in langgraph.json): bearer JWTs, owned threads, fail closed.
 
 Three modes, chosen by settings and announced by one loud log line when the server loads this module:
-- AUTH_JWT_SECRET set (at least 32 bytes): every request needs `Authorization: Bearer <JWT>`,
-  HS256-signed with it, with `sub` and `exp` (lifetime at most AUTH_JWT_MAX_TTL_S), and `aud` /
-  `iss` equal to AUTH_JWT_AUDIENCE / AUTH_JWT_ISSUER when those are set. Anything else is 401.
+- AUTH_JWT_SECRET set (at least 32 bytes) and/or AUTH_JWKS_URL (an identity provider's keys,
+  runtime/jwks.py): every request needs `Authorization: Bearer <JWT>`, HS256-signed with the
+  secret or signed by a provider key in one of AUTH_JWT_ALGORITHMS, with `sub` and `exp`
+  (lifetime at most AUTH_JWT_MAX_TTL_S), and `aud` / `iss` equal to AUTH_JWT_AUDIENCE /
+  AUTH_JWT_ISSUER when those are set. Anything else is 401.
 - AUTH_DISABLED=true and no secret (local development; `agent-up` sets it for `langgraph dev`):
   every request is the one local user, with every tool.
 - Neither: every request is refused (401). A server deployed without a secret fails closed.
@@ -33,6 +35,7 @@ When tokens are on:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -42,6 +45,7 @@ from langgraph_sdk import Auth
 from nodes.intake import input_problem
 from runtime.authmode import ANONYMOUS, LEEWAY_S, SERVICE_PATH, SERVICE_SCOPE, announce_once, enabled, mode
 from runtime.identity import claim
+from runtime.jwks import verification_key
 from runtime.settings import get_settings
 
 auth = Auth()
@@ -56,17 +60,18 @@ def _forbidden(detail: str) -> Auth.exceptions.HTTPException:
 
 
 def verify_token(token: str) -> dict[str, Any]:
-    """The user a valid token names, or 401. Only HS256 is accepted (no `none`, no key confusion)."""
+    """The user a valid token names, or 401. HS256 with the secret, or a public-key algorithm with an
+    AUTH_JWKS_URL key (runtime/jwks.py); no `none`, no key confusion."""
     settings = get_settings()
-    assert settings.auth_jwt_secret is not None
     required = ["sub", "exp"]
     required += ["aud"] if settings.auth_jwt_audience else []
     required += ["iss"] if settings.auth_jwt_issuer else []
     try:
+        key, algorithms = verification_key(token, settings)
         claims: dict[str, Any] = jwt.decode(
             token,
-            settings.auth_jwt_secret.get_secret_value(),
-            algorithms=["HS256"],
+            key,
+            algorithms=algorithms,
             audience=settings.auth_jwt_audience,
             issuer=settings.auth_jwt_issuer,
             leeway=LEEWAY_S,
@@ -88,7 +93,8 @@ def verify_token(token: str) -> dict[str, Any]:
         "auth_method": "jwt",
         "metrics": claims.get("metrics") is True,
     }
-    if claims.get("scope") is not None:
+    # `scope` limits a token this server signed (the demo API's); a provider's OAuth scopes do not.
+    if claims.get("scope") is not None and algorithms == ["HS256"]:
         user["scope"] = str(claims["scope"])
     if "tools" in claims:  # present means a list; `"tools": null` must not read as "no restriction"
         tools = claims["tools"]
@@ -104,13 +110,14 @@ async def authenticate(authorization: str | None, path: str) -> Auth.types.Minim
     if current == "disabled":
         return ANONYMOUS  # type: ignore[return-value]
     if current == "unconfigured":
-        raise _unauthorized("auth is not configured on this server (AUTH_JWT_SECRET is unset)")
+        raise _unauthorized("auth is not configured on this server (AUTH_JWT_SECRET and AUTH_JWKS_URL are unset)")
     if not authorization:
         raise _unauthorized("missing bearer token")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("expected `Authorization: Bearer <token>`")
-    user = verify_token(token.strip())
+    # In a worker thread: a JWKS key may have to be fetched (a blocking request, runtime/jwks.py).
+    user = await asyncio.to_thread(verify_token, token.strip())
     scope = user.get("scope")
     on_demo_api = path == SERVICE_PATH or path.startswith(SERVICE_PATH + "/")
     if scope is not None and not (scope == SERVICE_SCOPE and on_demo_api):

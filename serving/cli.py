@@ -1,25 +1,31 @@
 """`ask "question"`: run the agent and show its progress live, then the answer.
 
 Talks to the served graph (`langgraph dev`) through langgraph_sdk when one answers at
-LANGGRAPH_URL, and otherwise runs the graph in this process; both render the same events.
+LANGGRAPH_URL (with `--token` or AGENT_TOKEN as its bearer token when auth is on), and otherwise
+runs the graph in this process; both render the same events. An expected failure (no model
+server, a refused token, a failed run) is one line on stderr and exit 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, ClassVar
 
 import httpx
+from dspy.utils.exceptions import LMError, LMTransportError
+from pydantic import ValidationError
 
 from runtime.cache import redact_url, redis_cache
 from runtime.names import tool_of_node
 from runtime.settings import get_settings
+from serving.preflight import START_MODEL, model_problem
 
 DEFAULT_URL = "http://127.0.0.1:2124"
 
@@ -100,10 +106,12 @@ class Renderer:
                     self.answer = update["answer"]
 
 
-async def _remote_stream(url: str, question: str, context: dict[str, Any]) -> AsyncIterator[tuple[str, Any]]:
+async def _remote_stream(
+    url: str, question: str, context: dict[str, Any], token: str | None = None
+) -> AsyncGenerator[tuple[str, Any], None]:
     from langgraph_sdk import get_client
 
-    client = get_client(url=url)
+    client = get_client(url=url, headers={"Authorization": f"Bearer {token}"} if token else None)
     thread = await client.threads.create()
     payload: dict[str, Any] = {"messages": [{"role": "user", "content": question}]}
     async for part in client.runs.stream(
@@ -116,7 +124,7 @@ async def _remote_stream(url: str, question: str, context: dict[str, Any]) -> As
         yield part.event, part.data
 
 
-async def _local_stream(question: str, context: dict[str, Any]) -> AsyncIterator[tuple[str, Any]]:
+async def _local_stream(question: str, context: dict[str, Any]) -> AsyncGenerator[tuple[str, Any], None]:
     from langgraph.types import StreamMode
 
     from agent_types.context import Context
@@ -135,16 +143,55 @@ def server_up(url: str) -> bool:
         return False
 
 
-async def ask(question: str, url: str, context: dict[str, Any], local: bool) -> int:
+class AskError(Exception):
+    """An expected failure of `ask`: its message is the one line the user sees."""
+
+
+def refusal(exc: httpx.HTTPStatusError, url: str) -> str:
+    """The one line for a request the server refused."""
+    status = exc.response.status_code
+    try:
+        detail = str(exc.response.json().get("detail") or "")
+    except ValueError:
+        detail = exc.response.text[:200]
+    line = f"the server at {url} refused the request ({status}{': ' + detail if detail else ''})"
+    if status == 401:
+        line += "; pass --token or set AGENT_TOKEN (mint one with `.venv/bin/agent-token --user NAME`)"
+    return line
+
+
+def run_failure(data: Any) -> str:
+    """The one line for a run that failed on the server (its `error` stream event)."""
+    error = data.get("error") if isinstance(data, dict) else None
+    message = data.get("message") if isinstance(data, dict) else data
+    line = f"the run failed on the server: {_short(f'{error}: {message}' if error else message, 300)}"
+    if any(word in f"{error} {message}" for word in ("LMTransportError", "failed to connect", "Connection")):
+        line += f" (the server's model server does not answer: {START_MODEL}, then restart the server)"
+    return line
+
+
+async def ask(question: str, url: str, context: dict[str, Any], local: bool, token: str | None = None) -> int:
     renderer = Renderer()
     use_server = not local and server_up(url)
+    if not use_server and (problem := model_problem(get_settings())):
+        raise AskError(problem)
     renderer.line(f"▸ asking {'the server at ' + url if use_server else 'the in-process graph'}")
-    stream = _remote_stream(url, question, context) if use_server else _local_stream(question, context)
-    async for mode, data in stream:
-        if mode == "error":
-            renderer.line(f"error: {_short(data, 500)}")
-            return 1
-        renderer.handle(mode, data)
+    stream = _remote_stream(url, question, context, token) if use_server else _local_stream(question, context)
+    try:
+        # Closed on the way out, so a failure mid-stream leaves no open generator behind to complain.
+        async with contextlib.aclosing(stream):
+            async for mode, data in stream:
+                if mode == "error":
+                    renderer.end_tokens()
+                    raise AskError(run_failure(data))
+                renderer.handle(mode, data)
+    except httpx.HTTPStatusError as exc:
+        raise AskError(refusal(exc, url)) from None
+    except httpx.TransportError as exc:
+        raise AskError(f"lost the server at {url}: {exc}") from None
+    except LMError as exc:  # in-process: the model went away during the run, or refused the call
+        hint = f"; {START_MODEL}" if isinstance(exc, LMTransportError) else ""
+        raise AskError(f"the model call failed: {_short(str(exc), 300)}{hint}") from None
     renderer.end_tokens()
     print(renderer.answer or "(no answer)")
     return 0
@@ -156,10 +203,18 @@ def ask_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=os.environ.get("LANGGRAPH_URL", DEFAULT_URL))
     parser.add_argument("--local", action="store_true", help="run the graph in this process even if a server is up")
     parser.add_argument("--no-critique", action="store_true")
+    parser.add_argument("--token", default=os.environ.get("AGENT_TOKEN"),
+                        help="bearer token for a server with auth on (default: AGENT_TOKEN; see agent-token)")
     args = parser.parse_args(argv)
     context: dict[str, Any] = {"critique": not args.no_critique}
     try:
-        return asyncio.run(ask(args.question, args.url, context, args.local))
+        return asyncio.run(ask(args.question, args.url, context, args.local, args.token))
+    except AskError as exc:
+        print(f"ask: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:  # a setting in the environment or .env is invalid
+        print(f"ask: {exc.errors()[0]['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

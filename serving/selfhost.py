@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from langchain_core.tools import BaseTool
 from langgraph.cache.base import BaseCache
 from langgraph.checkpoint.postgres import PostgresSaver
@@ -34,6 +35,9 @@ from psycopg_pool import ConnectionPool
 from agent_types.context import Context
 from agent_types.state import AgentState, InputState
 from graphs.agent import build_graph
+from runtime.cache import redact_url
+from runtime.settings import get_settings
+from serving.preflight import model_problem
 from tools import TOOLS
 
 PersistentGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
@@ -83,7 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thread", required=True, help="thread id: the same id continues the conversation")
     parser.add_argument("--no-critique", action="store_true")
     args = parser.parse_args(argv)
-    graph = build_persistent_graph(args.dsn)
+    if args.question and (problem := model_problem(get_settings())):
+        print(f"selfhost: {problem}", file=sys.stderr)
+        return 1
+    try:
+        graph = build_persistent_graph(args.dsn)
+    except psycopg.OperationalError as exc:
+        print(f"selfhost: cannot use PostgreSQL at {redact_url(args.dsn)}: {' '.join(str(exc).split())}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     try:
         cfg: Any = {"configurable": {"thread_id": args.thread}}
         if args.question:

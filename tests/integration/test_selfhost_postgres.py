@@ -69,9 +69,9 @@ def test_thread_survives_dropping_and_rebuilding_the_graph(dsn: str, model: Scri
     try:
         state = graph.get_state({"configurable": {"thread_id": "t1"}}).values
         assert state["answer"] == first["answer"]
-        assert [m.type for m in state["messages"]] == ["human", "ai"]
+        assert [m.type for m in state["messages"]] == ["human", "ai", "tool", "ai"]  # the call, its result, the answer
         second = ask(graph, "t1", "and what was my previous question?")
-        assert [m.type for m in second["messages"]] == ["human", "ai", "human", "ai"]
+        assert [m.type for m in second["messages"]] == ["human", "ai", "tool", "ai", "human", "ai"]
         # The model saw the first turn: the conversation came back from PostgreSQL.
         synthesizer = [f for role, f in model.app.state.seen if role == "synthesizer"][-1]
         conversation = synthesizer["conversation"]
