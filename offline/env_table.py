@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from pydantic_core import PydanticUndefined
 
 from runtime.settings import Settings
 
@@ -119,7 +118,7 @@ def rows() -> list[tuple[str, str, str]]:
         if field.default_factory is not None:
             default = field.default_factory()  # type: ignore[call-arg]
         else:
-            default = None if field.default is PydanticUndefined else field.default
+            default = None if field.is_required() else field.default
         meaning = field.description or MEANINGS.get(name)
         if not meaning:
             raise KeyError(f"Settings.{name} has no meaning: add a Field(description=...) or a MEANINGS entry")
