@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from runtime.settings import PROJECT_ROOT, Settings
+from runtime.settings import PROJECT_ROOT, ROLES, Settings
 from serving.up import apply_env_file
 
 EXAMPLE = PROJECT_ROOT / ".env.example"
@@ -52,3 +53,21 @@ def test_agent_up_applies_dot_env_over_the_environment(tmp_path: Path, monkeypat
     assert os.environ["LLM_BASE_URL"] == "http://hosted.example/v1"
     assert "BARE_NAME" not in os.environ
     assert apply_env_file(tmp_path / "missing") == []
+
+
+def test_make_test_uses_the_embedded_model_whatever_dot_env_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dry = subprocess.run(["make", "-n", "test", "VENV=/nonexistent-venv"], cwd=PROJECT_ROOT, capture_output=True,
+                         text=True, check=True).stdout.splitlines()  # fmt: skip
+    commands = [line for line in dry if "/bin/agent-up" in line or "/bin/pytest" in line]
+    assert len(commands) == 2
+    model_settings = ["OPENAI_API_KEY", "LLM_BASE_URL"] + [f"{role.upper()}_BASE_URL" for role in ROLES]
+    for line in commands:
+        assert all(f" {name}= " in line for name in model_settings), line
+    # An exported empty value wins over .env's (pydantic-settings), so the hosted key below is not used.
+    env_file = tmp_path / ".env"
+    env_file.write_text("OPENAI_API_KEY=sk-from-dot-env\nLLM_BASE_URL=http://hosted.example/v1\n")
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    monkeypatch.setenv("LLM_BASE_URL", "")
+    assert Settings(_env_file=env_file).uses_local_model  # type: ignore[call-arg]
