@@ -1,2 +1,2 @@
 """Offline tooling beside the programs it compiles: data loading, metrics, compile (`optimize`),
-evaluate, and the README's environment table. Never imported by the served graph."""
+evaluate, and the environment table of docs/configuration.md. Never imported by the served graph."""

@@ -273,7 +273,15 @@ PARTS: dict[str, Callable[[Outcome], bool]] = {
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
+    """The bar chart beside the tables; skipped, with one note, without matplotlib (the `plot` extra)."""
+    try:
+        import matplotlib
+    except ImportError:
+        if not getattr(plot, "noted", False):
+            print(f"[evaluate] no chart ({path.name}): matplotlib is not installed (pip install -e '.[plot]')",
+                  file=sys.stderr)  # fmt: skip
+            plot.noted = True  # type: ignore[attr-defined]
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

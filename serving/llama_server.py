@@ -1,7 +1,7 @@
 """Build llama.cpp's own `llama-server` offline from the pinned llama-cpp-python sdist.
 
 The sdist vendors the llama.cpp sources, so `pip download` (PyPI, hash-pinned) is all the
-network this needs; CMake and a C++ compiler do the rest (about 10 minutes on 2 cores, once).
+network this needs; CMake and a C++ compiler do the rest (several minutes, once per machine).
 The binary goes to a cache folder named for the version and the build flags, outside the
 checkout, so every clone and CI run on the machine reuses it. We build llama.cpp's C++ server
 rather than serving through llama-cpp-python's Python server because the C++ one has what a
@@ -124,7 +124,7 @@ def build(settings: Settings, force: bool = False, jobs: int | None = None) -> P
         _say(f"configuring (log: {log})")
         _run(["cmake", "-S", str(source), "-B", str(build_dir), *CMAKE_FLAGS], source, log, progress=False)
         n = str(jobs or os.cpu_count() or 2)
-        _say(f"compiling llama-server with {n} jobs (about 10 minutes on 2 cores; once per machine)")
+        _say(f"compiling llama-server with {n} jobs (several minutes; once per machine)")
         _run(["cmake", "--build", str(build_dir), "--target", "llama-server", "-j", n], source, log, progress=True)
         built = build_dir / "bin" / "llama-server"
         if not built.exists():

@@ -1,14 +1,15 @@
-"""The environment-variable table is generated from Settings, and README.md lists every variable.
+"""The environment-variable table is generated from Settings, and docs/configuration.md carries it, current.
 
-README.md's "Environment variables" section carries the output of `python -m offline.env_table`.
+docs/configuration.md's "Environment variables" section holds the output of
+`python -m offline.env_table --write`; after adding a setting, run that command.
 """
 
 from __future__ import annotations
 
-import re
+import pytest
 
-from offline.env_table import MEANINGS, markdown, rows
-from runtime.settings import PROJECT_ROOT, Settings
+from offline.env_table import BEGIN, DOC, END, MEANINGS, main, markdown, rows, with_table
+from runtime.settings import Settings
 
 
 def test_every_setting_has_a_meaning_and_no_meaning_is_stale() -> None:
@@ -18,17 +19,20 @@ def test_every_setting_has_a_meaning_and_no_meaning_is_stale() -> None:
     assert markdown().count("\n") == len(names) + 1
 
 
-def readme_section(title: str) -> str:
-    text = (PROJECT_ROOT / "README.md").read_text()
-    match = re.search(rf"^(#+) {re.escape(title)}\s*$", text, re.M)
-    assert match, f'README.md has no section "{title}"'
-    level = len(match.group(1))
-    rest = text[match.end() :]
-    end = re.search(rf"^#{{1,{level}}} ", rest, re.M)
-    return rest[: end.start()] if end else rest
+def test_configuration_doc_lists_every_environment_variable() -> None:
+    doc = DOC.read_text()
+    table = doc.partition(BEGIN)[2].partition(END)[0]
+    missing = [name for name, _, _ in rows() if f"| `{name}` |" not in table]
+    assert not missing, f"{DOC.name} lacks {missing}: run `python -m offline.env_table --write`"
+    assert with_table(doc) == doc, f"{DOC.name}'s table is stale: run `python -m offline.env_table --write`"
 
 
-def test_readme_lists_every_environment_variable() -> None:
-    section = readme_section("Environment variables")
-    missing = [name for name, _, _ in rows() if f"`{name}`" not in section]
-    assert not missing, f"README.md's Environment variables section lacks {missing} (paste offline.env_table)"
+def test_write_replaces_only_the_table(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = tmp_path / "configuration.md"
+    doc.write_text(f"# before\n{BEGIN}\n| old |\n{END}\nafter\n")
+    monkeypatch.setattr("offline.env_table.DOC", doc)
+    monkeypatch.setattr("offline.env_table.PROJECT_ROOT", tmp_path)
+    assert main(["--write"]) == 0
+    assert doc.read_text() == f"# before\n{BEGIN}\n{markdown()}\n{END}\nafter\n"
+    doc.write_text("no markers\n")
+    assert main(["--write"]) == 1
