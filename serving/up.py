@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: langgraph CLI not found; install with: pip install -e '.[serve]'", file=sys.stderr)
         return 1
     port = str(args.port or settings.langgraph_port)
-    env = {**os.environ, "LANGSMITH_TRACING": os.environ.get("LANGSMITH_TRACING", "false")}
+    # Tracing is the user's setting (LANGSMITH_TRACING / LANGSMITH_API_KEY, environment or .env): docs/tokens.md.
+    env = dict(os.environ)
     if settings.auth_jwt_secret is None:
         # Local development: with no secret the server would refuse every request (fail closed);
         # `make up` opts out explicitly, and the server says so loudly at start.

@@ -27,12 +27,6 @@ from runtime.settings import PROJECT_ROOT
 from testkit.scripted_server import ScriptedURL, scripted_server
 from testkit.server import free_port
 
-pytestmark = pytest.mark.skipif(
-    (PROJECT_ROOT / ".env").exists(), reason="a .env in the checkout would replace this test's settings (agent-up and "
-    "langgraph dev apply it over the environment)"
-)
-
-
 @pytest.fixture(scope="module")
 def model() -> Iterator[ScriptedURL]:
     with scripted_server() as url:
@@ -52,6 +46,9 @@ def stop(proc: subprocess.Popen[str]) -> str:
 
 
 async def test_agent_up_with_a_hosted_model_serves_without_building(model: ScriptedURL, tmp_path: Path) -> None:
+    # agent-up and langgraph dev apply a checkout's .env over the environment: it would replace this
+    # test's settings, so its presence is a failure to fix, not a reason to pass quietly.
+    assert not (PROJECT_ROOT / ".env").exists(), "move the checkout's .env away to run this test"
     llama_dir, model_dir = tmp_path / "llama-server", tmp_path / "models"
     llama_dir.mkdir()
     model_dir.mkdir()
