@@ -27,6 +27,7 @@ from runtime.settings import PROJECT_ROOT
 from testkit.scripted_server import ScriptedURL, scripted_server
 from testkit.server import free_port
 
+
 @pytest.fixture(scope="module")
 def model() -> Iterator[ScriptedURL]:
     with scripted_server() as url:
