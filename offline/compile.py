@@ -343,7 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointDown as exc:
         print(f"optimize: {exc}", file=sys.stderr)
         return 3
-    print(report(run, variant, table), flush=True)
+    text = report(run, variant, table)
+    variant.with_suffix(".md").write_text(f"Command: `optimize {' '.join(argv if argv is not None else sys.argv[1:])}`"
+                                          f" (agent {config.name})\n\n{text}")  # fmt: skip
+    print(text, flush=True)
     return 0
 
 
