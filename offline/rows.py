@@ -25,7 +25,7 @@ import dspy
 
 from dspy_programs.tool_specs import ToolSpec, render_tools, to_specs, validate_calls
 from offline.data import format_history
-from runtime.agent_config import AgentConfig, load_tools
+from runtime.agent_config import AgentConfig, agent_config, load_tools
 
 SEED = 2026
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
@@ -207,3 +207,11 @@ def missing_kinds(rows: Rows) -> list[str]:
     present = {(r["kind"], r["split"]) for r in rows.rows}
     kinds = sorted({r["kind"] for r in rows.rows}, key=KINDS.index)
     return [f"{k} in {s}" for k in kinds for s in SPLITS if (k, s) not in present]
+
+
+def agent_examples(split: str | None, config: AgentConfig | None = None) -> list[dspy.Example]:
+    """The configured agent's examples of a split; `dev-unseen`/`test-unseen` keep the rows on other
+    tool sets than the agent's own (for the template: the data's held-out tool sets)."""
+    base = split.removesuffix("-unseen") if split else None
+    out = examples(load(config or agent_config()), base)
+    return [ex for ex in out if ex.toolset != OWN_TOOLS] if split and split.endswith("-unseen") else out

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from dspy_programs.store import status_line
 from runtime.cache import redact_url, redis_cache
 from runtime.names import tool_of_node
 from runtime.settings import get_settings
@@ -140,6 +141,7 @@ async def ask(question: str, url: str, context: dict[str, Any], local: bool) -> 
     renderer = Renderer()
     use_server = not local and server_up(url)
     renderer.line(f"▸ asking {'the server at ' + url if use_server else 'the in-process graph'}")
+    renderer.line(f"▸ {status_line()}")  # which program runs per role, for the configured models
     stream = _remote_stream(url, question, context) if use_server else _local_stream(question, context)
     async for mode, data in stream:
         if mode == "error":
