@@ -25,7 +25,7 @@ from typing import Any
 import dspy
 
 from dspy_programs.programs import ToolSelector, selector_kwargs
-from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
+from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta, status_line
 from offline import data, rows
 from offline.breaker import Breaker, EndpointDown
 from offline.metrics import critique_metric, selection_metric
@@ -292,8 +292,8 @@ def report(run: Run, variant: Path, table: str) -> str:
     lines = [f"## optimize: {run.meta['agent']} {run.program} ({run.meta['optimizer']}) for {run.slug}", "",
              f"dev exact tool set: uncompiled {run.before}, compiled {run.after}"
              + (f", active before {run.active_dev}" if run.active_dev is not None else ""),
-             f"compile: {run.compile_seconds} s, {run.meta['compile_lm_calls']} LM calls; whole run "
-             f"{run.meta['wall_seconds']} s", f"saved {where} ({state})"]  # fmt: skip
+             f"compile: {run.compile_seconds} s, {run.meta['compile_lm_calls']} LM calls; with the dev scoring "
+             f"{run.meta['wall_seconds']} s", f"saved {where} ({state})", status_line(run.out)]  # fmt: skip
     if table:
         lines += ["", f"Test rows ({len(run.test)}, never used to compile or choose):", "", table]
     return "\n".join(lines) + "\n"
