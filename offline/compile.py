@@ -24,6 +24,7 @@ from typing import Any
 
 import dspy
 
+from dspy_programs.native_adapter import decline_meaning
 from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta, status_line
 from offline import data, rows
@@ -91,7 +92,11 @@ def gepa_metric(metric: Callable[..., Any]) -> Callable[..., Any]:
     def with_feedback(gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None) -> Any:
         score = float(metric(gold, pred))
         expected = json.dumps(getattr(gold, "expected_calls", getattr(gold, "verdict", "")), default=str)
-        return dspy.Prediction(score=score, feedback="correct" if score >= 1 else f"expected {expected}")
+        feedback = "correct" if score >= 1 else f"expected {expected}"
+        decline = str(gold.get("decline") or "") if isinstance(gold, dspy.Example) else ""
+        if score < 1 and decline:  # the reflection model is told why no tool was right
+            feedback += f": no tool is needed ({decline_meaning(decline)})"
+        return dspy.Prediction(score=score, feedback=feedback)
 
     return with_feedback
 

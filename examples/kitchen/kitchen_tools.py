@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Literal, TypedDict
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
@@ -11,8 +11,17 @@ from pydantic import BaseModel, Field
 from tools.checked_tool import CheckedTool
 from tools.errors import ToolInputError
 
-# The meal kits' recipes: minutes, diets, servings, ingredients (amount, unit) and nutrition per serving.
-RECIPES: dict[str, dict[str, object]] = {
+
+class Recipe(TypedDict):
+    minutes: int
+    diets: list[str]
+    servings: int
+    ingredients: dict[str, tuple[float, str]]  # amount, unit
+    nutrition: dict[str, int]  # per serving
+
+
+# The meal kits' recipes.
+RECIPES: dict[str, Recipe] = {
     "shakshuka": {"minutes": 25, "diets": ["vegetarian", "gluten_free"], "servings": 2,
                   "ingredients": {"eggs": (4, ""), "canned tomatoes": (400, "g"), "onion": (1, ""),
                                   "red pepper": (1, ""), "cumin": (1, "tsp")},
@@ -61,7 +70,7 @@ SUBSTITUTES: dict[str, list[str]] = {
 Diet = Literal["any", "vegetarian", "vegan", "gluten_free"]
 
 
-def _recipe(name: str) -> tuple[str, dict[str, object]]:
+def _recipe(name: str) -> tuple[str, Recipe]:
     key = name.strip().lower()
     if key not in RECIPES:
         raise ToolInputError(f"no recipe {name!r}; recipes: {', '.join(RECIPES)}")
@@ -79,9 +88,9 @@ def find_recipes_text(ingredients: list[str] | None = None, max_minutes: int | N
     found = [
         {"recipe": name, "minutes": r["minutes"], "servings": r["servings"]}
         for name, r in RECIPES.items()
-        if (max_minutes is None or int(r["minutes"]) <= max_minutes)  # type: ignore[call-overload]
-        and (diet == "any" or diet in r["diets"])  # type: ignore[operator]
-        and all(any(w in ing for ing in r["ingredients"]) for w in wanted)  # type: ignore[union-attr]
+        if (max_minutes is None or r["minutes"] <= max_minutes)
+        and (diet == "any" or diet in r["diets"])
+        and all(any(w in ing for ing in r["ingredients"]) for w in wanted)
     ]
     return json.dumps({"recipes": found})
 
@@ -93,9 +102,8 @@ class ScaleRecipeArgs(BaseModel):
 
 def scale_recipe_text(recipe: str, servings: int) -> str:
     key, r = _recipe(recipe)
-    factor = servings / int(r["servings"])  # type: ignore[call-overload]
-    amounts = {ing: f"{round(qty * factor, 2):g} {unit}".strip()
-               for ing, (qty, unit) in r["ingredients"].items()}  # type: ignore[attr-defined]  # fmt: skip
+    factor = servings / r["servings"]
+    amounts = {ing: f"{round(qty * factor, 2):g} {unit}".strip() for ing, (qty, unit) in r["ingredients"].items()}
     return json.dumps({"recipe": key, "servings": servings, "ingredients": amounts})
 
 
