@@ -29,7 +29,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 optimize: install
-	$(VENV)/bin/optimize --program selector --optimizer bootstrap
+	$(VENV)/bin/optimize
 
 evaluate: install
 	$(VENV)/bin/evaluate --program selector --split test

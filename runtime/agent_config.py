@@ -71,8 +71,9 @@ class AgentConfig(BaseModel):
 def config_path() -> Path:
     """AGENT_CONFIG, else ./agent.toml, else the template's own agent.toml."""
     named = os.environ.get("AGENT_CONFIG")
-    if named:
-        return Path(named).resolve()
+    if named:  # relative to the working directory, else to the project (`agent-up` serves from there)
+        path = Path(named)
+        return path.resolve() if path.is_absolute() or path.exists() else (PROJECT_ROOT / path).resolve()
     here = Path.cwd() / "agent.toml"
     return here.resolve() if here.exists() else PROJECT_ROOT / "agent.toml"
 

@@ -290,3 +290,21 @@ def test_optimize_help_fits_one_screen() -> None:
     done = subprocess.run([sys.executable, "-m", "offline.compile", "--help"], capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "100"})  # fmt: skip
     assert done.returncode == 0 and len(done.stdout.splitlines()) <= 40
+
+
+def test_every_command_of_the_walkthrough_runs_or_shows_its_help() -> None:
+    """docs/make-it-yours.md's commands: the entry points answer --help (their real runs are in
+    tests/e2e/test_make_it_yours.py); `python datasets/...` scripts are run there too."""
+    import re
+    import tomllib
+
+    scripts = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    text = (PROJECT_ROOT / "docs" / "make-it-yours.md").read_text()
+    named = set(re.findall(r"\.venv/bin/([a-z-]+)", text))
+    assert {"optimize", "agent-up", "ask", "draft-rows"} <= named
+    for name in sorted(named - {"python"}):
+        module, function = scripts[name].split(":")
+        done = subprocess.run([sys.executable, "-c", f"import sys; from {module} import {function} as main; "
+                               f"sys.argv = [{name!r}, '--help']; main()"], capture_output=True, text=True,
+                              env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT)}, timeout=120)  # fmt: skip
+        assert done.returncode == 0 and "usage:" in done.stdout, (name, done.stderr[-1000:])
