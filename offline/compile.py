@@ -235,6 +235,7 @@ def compile_program(program_name: str, args: argparse.Namespace, config: AgentCo
         "train_examples": len(train), "dev_examples": len(dev),
         "dev_score_before": run.before, "dev_score_after": run.after, "dev_score_active": run.active_dev,
         "compile_wall_seconds": run.compile_seconds, "compile_lm_calls": compile_calls, "lm_calls": meter.calls,
+        "teacher_lm_calls": len(teacher_guarded.history) if teacher is not None else None,
         "tokens": _tokens_since(student_lm, history), "wall_seconds": round(time.perf_counter() - started, 1),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip

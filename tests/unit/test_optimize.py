@@ -132,7 +132,7 @@ def test_the_teacher_bootstraps_and_the_student_is_scored(env: Path, student: Sc
     assert kitchen_split("dev") <= set(questions(student))  # the student was scored on dev
     assert not set(questions(student)) & kitchen_split("train")  # ... and never taught
     meta = json.loads((env / "compiled" / "scripted" / "variants" / "selector-bootstrap.meta.json").read_text())
-    assert meta["settings"]["teacher"] == "big-model"
+    assert meta["settings"]["teacher"] == "big-model" and meta["teacher_lm_calls"] == len(taught)
 
 
 def test_gepa_reflects_with_the_teacher(env: Path, student: ScriptedURL, teacher: ScriptedURL,
