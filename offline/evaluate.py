@@ -31,7 +31,7 @@ import dspy
 from dspy_programs.native_adapter import conversation_turns
 from dspy_programs.native_baseline import native_select
 from dspy_programs.programs import ToolSelector, selector_kwargs
-from dspy_programs.store import COMPILED_DIR, status_line
+from dspy_programs.store import COMPILED_DIR, compiled_dir, status_line
 from dspy_programs.tool_specs import parse_rendered
 from offline import data, rows
 from offline.metrics import args_exact, no_tool_precision_recall, tool_set_exact
@@ -399,11 +399,12 @@ def main(argv: list[str] | None = None) -> int:
                              "--program critic: alone | cot | predict")  # fmt: skip
     parser.add_argument("--compiled", nargs="*", default=None,
                         help="only these compiled variants (e.g. labeled mipro gepa); default: all")
-    parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")
+    parser.add_argument("--compiled-dir", default=None, help="where to find compiled variants (default: agent.toml's)")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR), help="where to write the tables and plot")
     parser.add_argument("--rescore", type=Path, default=None,
                         help="selector: rebuild the tables of an earlier run from its JSON (no model call)")
     args = parser.parse_args(argv)
+    args.compiled_dir = args.compiled_dir or str(compiled_dir())  # the configured agent's programs
     if args.rescore:
         rescore(args, args.rescore)
         return 0

@@ -35,7 +35,6 @@ from agent_types.context import Context
 from agent_types.state import AgentState, InputState
 from graphs.agent import build_graph
 from runtime.cache import build_cache, metered
-from tools import TOOLS
 
 PersistentGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
 
@@ -43,7 +42,7 @@ PersistentGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState
 def build_persistent_graph(
     dsn: str,
     *,
-    tools: Sequence[BaseTool] = TOOLS,
+    tools: Sequence[BaseTool] | None = None,  # default: the configured agent's tools (agent.toml)
     cache: BaseCache[Any] | None = None,
     pool_size: int = 8,
     setup: bool = True,
