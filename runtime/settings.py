@@ -61,8 +61,7 @@ class Settings(BaseSettings):
     local_model_cache_ram_mib: int = 2048
     local_model_threads: int = 0  # 0: all cores
     # llama-server's --flash-attn. Off by default: its "auto" turns it on for the CPU, where it made
-    # each token cost more the longer the cached prompt (selector, ~3,100 tokens: 121 ms per
-    # generated token and 54 ms per prompt token with it, 99 and 28 ms without; benchmarks/serving.py).
+    # each token dearer the longer the cached prompt (benchmarks/serving.py, docs).
     local_model_flash_attn: FlashAttn = "off"
     model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dspy-langgraph" / "models")
     # The llama-server binary: built once per machine into LLAMA_SERVER_DIR (serving/llama_server.py),
