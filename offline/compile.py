@@ -296,7 +296,7 @@ def report(run: Run, variant: Path, table: str) -> str:
     where = variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant
     state = "active: the graph runs it" if run.meta["activated"] else "not active (it did not win on dev)"
     lines = [f"## optimize: {run.meta['agent']} {run.program} ({run.meta['optimizer']}) for {run.slug}", "",
-             f"dev exact tool set: uncompiled {run.before}, compiled {run.after}"
+             f"dev score: uncompiled {run.before}, compiled {run.after}"
              + (f", active before {run.active_dev}" if run.active_dev is not None else ""),
              f"compile: {run.compile_seconds} s, {run.meta['compile_lm_calls']} LM calls; with the dev scoring "
              f"{run.meta['wall_seconds']} s", f"saved {where} ({state})", status_line(run.out)]  # fmt: skip
