@@ -308,3 +308,22 @@ def test_every_command_of_the_walkthrough_runs_or_shows_its_help() -> None:
                                f"sys.argv = [{name!r}, '--help']; main()"], capture_output=True, text=True,
                               env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT)}, timeout=120)  # fmt: skip
         assert done.returncode == 0 and "usage:" in done.stdout, (name, done.stderr[-1000:])
+
+
+def test_each_optimizer_gets_the_teacher_in_its_own_role() -> None:
+    """MIPROv2 proposes with the teacher (prompt_model) and runs trials on the student (task_model);
+    BootstrapFewShot's traces come from the teacher; GEPA reflects with it. The calls themselves are
+    checked above for BootstrapFewShot and GEPA (the scripted server cannot answer MIPROv2's proposer)."""
+    import argparse
+
+    import dspy
+
+    student_lm, teacher_lm = dspy.LM("openai/student"), dspy.LM("openai/teacher")
+    args = argparse.Namespace(demos=4, budget=4, threads=1, seed=2026)
+    mipro = compile_step.make_optimizer("mipro", compile_step.selection_metric, args, student_lm, teacher_lm)
+    assert mipro.prompt_model is teacher_lm and mipro.task_model is student_lm
+    assert mipro.teacher_settings == {"lm": teacher_lm}
+    bootstrap = compile_step.make_optimizer("bootstrap", compile_step.selection_metric, args, student_lm, teacher_lm)
+    assert bootstrap.teacher_settings == {"lm": teacher_lm}
+    gepa = compile_step.make_optimizer("gepa", compile_step.selection_metric, args, student_lm, teacher_lm)
+    assert gepa.reflection_lm is teacher_lm
