@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import sys
@@ -173,8 +174,6 @@ def teacher_lm(args: argparse.Namespace, config: AgentConfig, student: Endpoint)
     model = args.teacher or config.teacher_model()
     if not model:
         return None
-    import os
-
     base_url = config.teacher_url() or student.base_url
     api_key = os.environ.get("TEACHER_API_KEY") or student.api_key
     return lm_at(Endpoint(model, base_url, api_key))
