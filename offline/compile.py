@@ -230,7 +230,7 @@ def compile_program(program_name: str, args: argparse.Namespace, config: AgentCo
         "program": program_name, "optimizer": args.optimizer, "agent": config.name,
         "settings": {"demos": args.demos, "budget": args.budget, "seed": args.seed, "threads": args.threads,
                      "teacher": teacher.model.removeprefix("openai/") if teacher is not None else None},
-        "model": ep.slug, "dspy_version": dspy.__version__, "data": str(config.data_path), "data_hash": digest,
+        "model": ep.slug, "dspy_version": dspy.__version__, "data": config.data, "data_hash": digest,
         "train_examples": len(train), "dev_examples": len(dev),
         "dev_score_before": run.before, "dev_score_after": run.after, "dev_score_active": run.active_dev,
         "compile_wall_seconds": run.compile_seconds, "compile_lm_calls": compile_calls, "lm_calls": meter.calls,
