@@ -61,7 +61,7 @@ lock-check: $(VENV)/bin/uv
 	else echo "[lock-check] $(LOCK) is stale: run make lock" >&2; exit 1; fi
 
 optimize: install
-	$(VENV)/bin/optimize --program selector --optimizer bootstrap
+	$(VENV)/bin/optimize
 
 evaluate: install
 	$(VENV)/bin/evaluate --program selector --split test

@@ -1,8 +1,10 @@
-"""Validate the datasets, the knowledge-base corpus and the demo API data.
+"""Check the configured agent's labeled rows (agent.toml), and for the template, its other datasets.
 
-Run: ``python datasets/check.py``. Prints every problem found and exits with status 1 if
-there is any, 0 otherwise. Self-contained: the shipped tools' argument schemas are restated
-here so the check does not depend on the tool code importing cleanly.
+Run: ``python datasets/check.py`` (``AGENT_CONFIG=path/agent.toml`` for another agent). Every
+expected call is validated against the configured tools' own schemas; each bad row gets one line
+with its file, line, id and field. Exits 2 when there is any problem, 0 otherwise; writes nothing.
+For the template's own data it also checks the quotas, the argument semantics of the shipped
+tools, the answer and critique sets, the knowledge-base corpus and the demo API data.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from typing import Any
 import jsonschema
 
 from dspy_programs.signatures import DECLINES, VERDICTS
+from dspy_programs.tool_specs import to_specs
+from offline import rows
+from runtime.agent_config import AgentConfigError, agent_config, load_tools
 
 DATASETS_DIR = Path(__file__).resolve().parent
 ROOT = DATASETS_DIR.parent
@@ -34,46 +39,13 @@ MIN_HELD_OUT_TOOLSETS = 3  # whole tool sets only in dev, and only in test
 MIN_NO_CALL_SHARE_OTHER = 0.2  # of the rows on other tool sets
 ANSWER_TYPES = {"number", "date", "text"}
 
-_DATE = {"type": "string", "description": "ISO date YYYY-MM-DD or 'today'"}
-SHIPPED_TOOLS: dict[str, dict[str, Any]] = {
-    "calculator": {
-        "type": "object",
-        "properties": {"expression": {"type": "string"}},
-        "required": ["expression"],
-    },
-    "convert_units": {
-        "type": "object",
-        "properties": {
-            "value": {"type": "number"},
-            "from_unit": {"type": "string"},
-            "to_unit": {"type": "string"},
-        },
-        "required": ["value", "from_unit", "to_unit"],
-    },
-    "date_calculator": {
-        "type": "object",
-        "properties": {
-            "operation": {"type": "string", "enum": ["weekday", "difference", "add_days"]},
-            "date": _DATE,
-            "end_date": {"anyOf": [_DATE, {"type": "null"}]},
-            "days": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
-        },
-        "required": ["operation", "date"],
-    },
-    "search_knowledge": {
-        "type": "object",
-        "properties": {
-            "query": {"type": "string", "minLength": 1},
-            "top_k": {"type": "integer", "minimum": 1, "maximum": 5},
-        },
-        "required": ["query"],
-    },
-    "http_api": {
-        "type": "object",
-        "properties": {"path": {"type": "string"}},
-        "required": ["path"],
-    },
-}
+
+
+@functools.cache
+def shipped_tools() -> dict[str, dict[str, Any]]:
+    """The configured tools' argument schemas, by name (read from the tools themselves)."""
+    return {spec.name: spec.parameters for spec in to_specs(load_tools())}
+
 
 CALC_FUNCTIONS = {"sqrt", "log", "log10", "exp", "sin", "cos", "tan", "abs", "round", "min", "max", "floor", "ceil"}
 CALC_NAMES = {"pi", "e"}
@@ -293,7 +265,7 @@ def load_unseen() -> dict[str, dict[str, dict[str, Any]]]:
                 problem(where, f"tool needs exactly name/description/parameters: {tool.get('name')}")
                 continue
             params = tool["parameters"]
-            shipped_twin = SHIPPED_TOOLS.get(tool["name"], {})
+            shipped_twin = shipped_tools().get(tool["name"], {})
             if shipped_twin and set(params.get("properties", {})) == set(shipped_twin["properties"]):
                 # Reusing a shipped name is allowed on purpose (users' tools collide with ours), but only
                 # with another argument schema: that is what the collision examples test.
@@ -312,7 +284,7 @@ def load_unseen() -> dict[str, dict[str, dict[str, Any]]]:
         toolsets[ts_name] = specs
     if len(toolsets) < 9:
         problem(path.name, f"expected at least 9 other tool sets, found {len(toolsets)}")
-    if not any(name in SHIPPED_TOOLS for specs in toolsets.values() for name in specs):
+    if not any(name in shipped_tools() for specs in toolsets.values() for name in specs):
         problem(path.name, "no tool set reuses a shipped tool name with another schema")
     return toolsets
 
@@ -416,7 +388,7 @@ def check_tool_selection(
         if cat == "multi" and len(calls) < 2:
             problem(where, "category 'multi' needs two or more calls")
         shipped = toolset == "shipped"
-        tools = SHIPPED_TOOLS if shipped else unseen.get(toolset)
+        tools = shipped_tools() if shipped else unseen.get(toolset)
         if tools is None:
             problem(where, f"toolset {toolset!r} not defined in unseen_tools.json")
             continue
@@ -466,7 +438,7 @@ def check_tool_selection(
             f"only {no_call}/{len(others)} examples on other tool sets expect no call "
             f"(need >= {MIN_NO_CALL_SHARE_OTHER:.0%})",
         )
-    for tool in SHIPPED_TOOLS:
+    for tool in shipped_tools():
         if single_calls[tool] < 30:
             problem(name, f"only {single_calls[tool]} single-call examples for {tool} (need >= 30)")
 
@@ -507,7 +479,7 @@ def check_answers() -> None:
         if not rec["tools"]:
             problem(where, "no tools listed")
         for tool in rec["tools"]:
-            if tool not in SHIPPED_TOOLS:
+            if tool not in shipped_tools():
                 problem(where, f"unknown tool {tool!r}")
         if len(set(rec["tools"])) != len(rec["tools"]):
             problem(where, "tool listed twice")
@@ -584,46 +556,47 @@ def check_corpus_and_api() -> dict[str, Any]:
     return api
 
 
-def check_against_real_tools(unseen: dict[str, dict[str, dict[str, Any]]]) -> None:
-    """Cross-check against the tool code when it imports: same names, calls accepted by its validator."""
+def check_agent_rows() -> rows.Rows | None:
+    """The configured agent's rows against its tools' schemas (offline/rows.py): one line per bad row."""
     try:
-        from dspy_programs.tool_specs import to_specs, validate_calls
-        from tools import TOOLS
-    except Exception as exc:  # the tool code is optional for this check
-        print(f"note: real tool specs not checked ({type(exc).__name__}: {exc})")
-        return
-    real = to_specs(TOOLS)
-    names = {spec.name for spec in real}
-    if names != set(SHIPPED_TOOLS):
-        problem("tools", f"shipped tool names {sorted(names)} differ from check.py's {sorted(SHIPPED_TOOLS)}")
-    unseen_specs = {name: to_specs(_as_tools(tools)) for name, tools in unseen.items()}
-    for rec in read_jsonl(DATASETS_DIR / "tool_selection.jsonl"):
-        specs = real if rec.get("toolset") == "shipped" else unseen_specs.get(rec.get("toolset", ""))
-        if specs is None:
-            continue
-        _, rejected = validate_calls(rec.get("expected_calls", []), specs)
-        for rej in rejected:
-            problem(f"tool_selection.jsonl:{rec.get('id')}", f"real validator rejects {rej.name}: {rej.reason}")
+        loaded = rows.load(agent_config())
+    except rows.RowsError as exc:
+        problems.extend(exc.problems)
+        return None
+    except AgentConfigError as exc:
+        problem("agent.toml", str(exc))
+        return None
+    for missing in rows.missing_kinds(loaded):
+        problem(loaded.files[0].name, f"no row of {missing}: write more rows of that kind")
+    return loaded
 
 
-def _as_tools(tools: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"name": name, "description": "", "parameters": params} for name, params in tools.items()]
+def is_template() -> bool:
+    """The configured agent is this template's own (its data holds the quotas checked below)."""
+    return agent_config().data_path == (DATASETS_DIR / "tool_selection.jsonl").resolve()
 
 
 def main() -> int:
-    api = check_corpus_and_api()
-    unseen = load_unseen()
-    toolset_splits = load_toolset_splits()
-    check_toolset_splits(unseen, toolset_splits)
-    check_tool_selection(api, unseen, toolset_splits)
-    check_against_real_tools(unseen)
-    check_answers()
-    check_critique()
+    try:
+        loaded = check_agent_rows()
+        if loaded is not None and is_template():
+            api = check_corpus_and_api()
+            unseen = load_unseen()
+            toolset_splits = load_toolset_splits()
+            check_toolset_splits(unseen, toolset_splits)
+            check_tool_selection(api, unseen, toolset_splits)
+            check_answers()
+            check_critique()
+    except AgentConfigError as exc:
+        problem("agent.toml", str(exc))
     for line in problems:
         print(line)
     if problems:
-        print(f"\n{len(problems)} problem(s) found")
-        return 1
+        print(f"\n{len(problems)} problem(s) found; nothing was written")
+        return 2
+    counts = Counter((r["kind"], r["split"]) for r in loaded.rows) if loaded else Counter()
+    print(f"{len(loaded.rows) if loaded else 0} rows checked against the configured tools: " + ", ".join(
+        f"{kind} {'/'.join(str(counts[(kind, s)]) for s in rows.SPLITS)}" for kind in rows.KINDS) + " (train/dev/test)")
     print("all dataset checks passed")
     return 0
 

@@ -1,6 +1,11 @@
 """Assign a deterministic, stratified train/dev/test split to every dataset record.
 
-Run from anywhere: ``python datasets/make_splits.py``. The split of a record depends only
+Run from anywhere: ``python datasets/make_splits.py``. For an agent other than the template
+(``AGENT_CONFIG=path/agent.toml``), its rows are checked against its tools first (any bad row:
+one line each, exit 2, nothing written), then every row without a ``split`` gets the one
+`optimize` would deal it (offline/rows.py: each kind of row, one call, several, a follow-up or
+none, spread over train, dev and test with a fixed seed), written into its file so later rows
+do not move it. For the template's own datasets: The split of a record depends only
 on the seed, the record ids and the stratum of each record, never on an existing ``split``
 field, so re-running the script rewrites the files unchanged (idempotent).
 
@@ -25,11 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SEED = 2026
-SPLITS: tuple[str, ...] = ("train", "dev", "test")  # the one list of splits (check.py, stats.py)
-# the tool-selection strata; the one list of categories (check.py, stats.py)
+from offline.rows import PATTERN, SEED, SPLITS  # the splits, the seed and the dealing pattern: defined there
+
+# the template's tool-selection strata; the one list of its categories (check.py, stats.py)
 CATEGORIES: tuple[str, ...] = ("single", "multi", "none", "near_miss", "followup")
-PATTERN: tuple[str, ...] = ("train", "test", "dev", "train", "test")
 DATASETS_DIR = Path(__file__).resolve().parent
 
 # Every tool set of unseen_tools.json goes to exactly one split, with all of its rows.
@@ -137,7 +141,31 @@ def split_file(name: str, stratum_of: Callable[[Record], str]) -> dict[str, int]
     return dict(counts)
 
 
+def split_agent_rows() -> int:
+    """Write the dealt split into the configured agent's rows that have none; 2 on bad rows."""
+    from offline import rows
+    from runtime.agent_config import agent_config
+
+    try:
+        loaded = rows.load(agent_config())
+    except rows.RowsError as exc:
+        print("\n".join(exc.problems))
+        print(f"{exc}; nothing was written")
+        return 2
+    parsed, _ = rows.read_rows(loaded.files)  # the rows as written, in the order rows.load read them
+    pairs = list(zip(parsed, loaded.rows, strict=True))
+    for path in loaded.files:
+        write_jsonl(path, [{**rec, "split": row["split"]} for (name, _, rec), row in pairs if name == path.name])
+    counts = {s: sum(r["split"] == s for r in loaded.rows) for s in SPLITS}
+    print(f"{agent_config().data}: {len(loaded.rows)} rows ({', '.join(f'{s}={n}' for s, n in counts.items())})")
+    return 0
+
+
 def main() -> None:
+    from runtime.agent_config import agent_config
+
+    if agent_config().data_path != (DATASETS_DIR / "tool_selection.jsonl").resolve():
+        raise SystemExit(split_agent_rows())
     for name, stratum_of in STRATA.items():
         counts = split_file(name, stratum_of)
         summary = ", ".join(f"{s}={counts.get(s, 0)}" for s in ("train", "dev", "test"))

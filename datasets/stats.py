@@ -1,6 +1,7 @@
-"""Print the count tables of the dataset card (datasets/README.md) as Markdown.
+"""Print the count tables of the configured agent's rows (and, for the template, its dataset card) as Markdown.
 
-Run: ``python datasets/stats.py`` and paste the output into the README's "Counts" section.
+Run: ``python datasets/stats.py`` (``AGENT_CONFIG=path/agent.toml`` for another agent); for the
+template, paste the output into datasets/README.md's "Counts" section.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 from make_splits import CATEGORIES, SPLITS  # run as a file: this folder is on sys.path
 
 from dspy_programs.signatures import DECLINES
+from offline import rows as agent_rows
+from runtime.agent_config import agent_config, load_tools
 
 DATASETS_DIR = Path(__file__).resolve().parent
 ROOT = DATASETS_DIR.parent
-SHIPPED = ("calculator", "convert_units", "date_calculator", "search_knowledge", "http_api")
 
 
 def read_jsonl(name: str) -> list[dict[str, Any]]:
@@ -41,7 +43,33 @@ def by_split(records: list[dict[str, Any]], key: str, order: Iterable[str] | Non
     return table([key, *SPLITS, "all"], rows)
 
 
+def tool_table(records: list[dict[str, Any]], tools: Iterable[str]) -> str:
+    rows = []
+    names = [[c["name"] for c in r["expected_calls"]] for r in records]
+    for tool in tools:
+        single = sum(1 for n in names if n == [tool])
+        in_multi = sum(1 for n in names if len(n) > 1 and tool in n)
+        rows.append([tool, single, in_multi, sum(n.count(tool) for n in names)])
+    return table(["tool", "single-call examples", "multi-call examples using it", "expected calls"], rows)
+
+
+def agent_stats(loaded: agent_rows.Rows, tools: list[str]) -> None:
+    """Any agent's rows: kind of row by split (`kind`: one call, several, a follow-up, none), and per tool."""
+    print(f"### {agent_config().name}: kind of row by split\n")
+    print(by_split(loaded.rows, "kind", agent_rows.KINDS))
+    print(f"\n### {agent_config().name}: the agent's tools\n")
+    print(tool_table([r for r in loaded.rows if r.get("toolset", agent_rows.OWN_TOOLS) == agent_rows.OWN_TOOLS], tools))
+    if loaded.unreviewed:
+        print(f"\n{len(loaded.unreviewed)} rows are unreviewed drafts (\"reviewed\": false).")
+
+
 def main() -> None:
+    shipped = [tool.name for tool in load_tools()]
+    loaded = agent_rows.load(agent_config())
+    agent_stats(loaded, shipped)
+    if agent_config().data_path != (DATASETS_DIR / "tool_selection.jsonl").resolve():
+        return  # the tables below are the template's dataset card
+    print()
     ts = read_jsonl("tool_selection.jsonl")
     ans = read_jsonl("answers.jsonl")
     cr = read_jsonl("critique.jsonl")
@@ -65,15 +93,7 @@ def main() -> None:
     print(by_split(ts, "tools", ["shipped", "other"]))
 
     print("\n### tool_selection.jsonl: shipped tools\n")
-    shipped = [r for r in ts if r["toolset"] == "shipped"]
-    rows = []
-    for tool in SHIPPED:
-        names = [[c["name"] for c in r["expected_calls"]] for r in shipped]
-        single = sum(1 for n in names if n == [tool])
-        in_multi = sum(1 for n in names if len(n) > 1 and tool in n)
-        total = sum(n.count(tool) for n in names)
-        rows.append([tool, single, in_multi, total])
-    print(table(["tool", "single-call examples", "multi-call examples using it", "expected calls"], rows))
+    print(tool_table([r for r in ts if r["toolset"] == "shipped"], shipped))
     n_calls = Counter(min(len(r["expected_calls"]), 3) for r in ts)
     multi_turn = sum(1 for r in ts if r["history"])
     several = n_calls[2] + n_calls[3]
@@ -88,9 +108,9 @@ def main() -> None:
     rows = []
     for toolset in ["shipped", *other_tools]:
         recs = [r for r in ts if r["toolset"] == toolset]
-        tool_names: list[str] = [t["name"] for t in other_tools[toolset]] if toolset in other_tools else list(SHIPPED)
+        tool_names: list[str] = [t["name"] for t in other_tools[toolset]] if toolset in other_tools else list(shipped)
         # A tool of another set with a shipped tool's name (but its own schema) is marked with *.
-        tools = ", ".join(f"{n}*" if toolset != "shipped" and n in SHIPPED else n for n in tool_names)
+        tools = ", ".join(f"{n}*" if toolset != "shipped" and n in shipped else n for n in tool_names)
         splits = "/".join(s for s in SPLITS if any(r["split"] == s for r in recs))
         cats = Counter(r["category"] for r in recs)
         no_call = sum(1 for r in recs if not r["expected_calls"])
@@ -108,10 +128,10 @@ def main() -> None:
     print("\n### answers.jsonl: first expected tool by split\n")
     for r in ans:
         r["first_tool"] = r["tools"][0]
-    print(by_split(ans, "first_tool", SHIPPED))
+    print(by_split(ans, "first_tool", shipped))
     multi_tool = sum(1 for r in ans if len(r["tools"]) > 1)
     uses = Counter(t for r in ans for t in r["tools"])
-    per_tool = ", ".join(f"{t} {uses[t]}" for t in SHIPPED)
+    per_tool = ", ".join(f"{t} {uses[t]}" for t in shipped)
     print(f"\nQuestions needing two or more tools: {multi_tool}. Questions using each tool: {per_tool}.")
 
     print("\n### critique.jsonl: verdict by split\n")

@@ -1,9 +1,10 @@
-"""Where compiled programs live, and how the graph picks them up.
+"""Where compiled programs live, which one runs for each role and model, and loading them.
 
-`dspy_programs/compiled/<model-slug>/<program>.json` is DSPy's own JSON state
-(`module.save`), never pickle; `<program>.meta.json` beside it records how it was made.
-`optimize` (offline/compile.py) writes both; this module reads them.
-A program runs compiled when a file exists for the configured model, zero-shot otherwise.
+`<compiled>/<model-slug>/<program>.json` is DSPy's own JSON state (`module.save`), never pickle;
+`<program>.meta.json` beside it records how it was made. `<compiled>` is the configured agent's
+folder (agent.toml's `compiled`; the template's is dspy_programs/compiled). `optimize`
+(offline/compile.py) writes both; this module reads them. A program runs compiled when a file
+exists for the role's model, zero-shot otherwise, and `program_status` says which.
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ from typing import Any
 import dspy
 
 from dspy_programs.programs import PROGRAMS, selector_kwargs
+from runtime.agent_config import agent_config
+from runtime.models import endpoint
+from runtime.settings import ROLES, Role
 
 log = logging.getLogger(__name__)
 
-COMPILED_DIR = Path(__file__).resolve().parent / "compiled"
+COMPILED_DIR = Path(__file__).resolve().parent / "compiled"  # the template's own programs
+COMPILED_ROLES: tuple[Role, ...] = ("selector", "synthesizer", "critic")  # what `optimize` compiles
+
+
+def compiled_dir() -> Path:
+    """The configured agent's compiled programs (agent.toml's `compiled`)."""
+    return agent_config().compiled_dir
 
 
 def _inside(root: Path, model_slug: str, filename: str) -> Path:
@@ -63,13 +73,38 @@ def load_program(name: str, model_slug: str, root: Path = COMPILED_DIR) -> tuple
     return program, f"compiled ({meta.get('optimizer', 'unknown optimizer')})"
 
 
+def role_status(role: Role, model_slug: str, root: Path) -> str:
+    """Which program runs for a role on a model: the compiled one, or zero-shot and what to do."""
+    if program_path(role, model_slug, root).exists():
+        made = (read_meta(role, model_slug, root) or {}).get("optimizer", "unknown optimizer")
+        return f"compiled ({made}) for {model_slug}"
+    advice = f": run `optimize --program {role}`" if role in COMPILED_ROLES else ""
+    return f"zero-shot: nothing compiled for {model_slug}{advice}"
+
+
+def program_status(root: Path | None = None) -> dict[Role, str]:
+    """For each role, the program that runs on its configured model (`role_status`)."""
+    folder = root or compiled_dir()
+    return {role: role_status(role, endpoint(role).slug, folder) for role in ROLES}
+
+
+def status_line(root: Path | None = None) -> str:
+    """`program_status` on one line, for a server's start, `ask`'s header and `evaluate`'s table."""
+    return "programs: " + "; ".join(f"{role} {how}" for role, how in program_status(root).items())
+
+
 class ProgramCache:
     """Loads each program once per model, and logs once which version runs."""
 
-    def __init__(self, root: Path = COMPILED_DIR) -> None:
-        self.root = root
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = root
         self._programs: dict[tuple[str, str], dspy.Module] = {}
         self._lock = threading.Lock()
+
+    @property
+    def root(self) -> Path:
+        """The folder given, else the configured agent's (read when first needed, not at import)."""
+        return self._root or compiled_dir()
 
     def loaded(self, name: str, model_slug: str) -> dspy.Module | None:
         """The program if it is loaded already (no file is read), else None."""

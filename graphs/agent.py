@@ -18,6 +18,7 @@ configures the libraries (runtime/bootstrap.py): nothing is configured by merely
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from langgraph.types import Send
 
 from agent_types.context import Context
 from agent_types.state import AgentState, InputState
+from dspy_programs.store import status_line
 from nodes.critique import critique, refine
 from nodes.execute import make_executor
 from nodes.finalize import finalize
@@ -38,12 +40,14 @@ from nodes.retry import LM_RETRY
 from nodes.select import make_select
 from nodes.sync_bridge import both_ways
 from nodes.synthesize import synthesize
+from runtime.agent_config import load_tools
 from runtime.audit import open_audit_log
 from runtime.bootstrap import configure
 from runtime.cache import build_cache, metered
 from runtime.metrics import timed
 from runtime.names import executor_node_name
-from tools import TOOLS
+
+log = logging.getLogger("agent")
 
 # The routers sit here, beside the edges that use them: where the graph goes next is part of its
 # wiring. Every loop is bounded by the run's context.
@@ -80,13 +84,16 @@ def after_refine(state: AgentState) -> Literal["critique", "finalize"]:
     return "critique" if state.get("refine_kept") else "finalize"
 
 def build_graph(
-    tools: Sequence[BaseTool] = TOOLS, cache: BaseCache[Any] | None = None
+    tools: Sequence[BaseTool] | None = None, cache: BaseCache[Any] | None = None
 ) -> CompiledStateGraph[AgentState, Context, InputState, AgentState]:
+    """The agent over `tools` (default: the configured agent's, agent.toml's `tools`)."""
     # The one place the served graph configures its libraries: defaults and DSPy's process-global
     # response cache (runtime/bootstrap.py; idempotent), before any node can run. The audit file
     # opens now, so a bad AUDIT_LOG_PATH fails the server's start, not the first run.
     configure()
     open_audit_log()
+    tools = load_tools() if tools is None else tools
+    log.info("%s", status_line())  # which program runs for each role, at the server's start
     builder: StateGraph[AgentState, Context, InputState, AgentState] = StateGraph(
         AgentState, input_schema=InputState, context_schema=Context
     )

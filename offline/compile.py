@@ -1,46 +1,46 @@
-"""`optimize`: compile a DSPy program against the labeled data and save it for the graph.
+"""`optimize`: compile the configured agent's tool selector on its rows, compare it, save it, serve it.
 
-    optimize --program selector --optimizer bootstrap
-    optimize --program all --optimizer labeled
-
-Reads the train split to compile and the dev split to score; never the test split.
-Saves DSPy's JSON state (no pickle) plus a metadata file, under
-dspy_programs/compiled/<model>/variants/, and makes it the active program for that model
-when its dev score beats the active one (or with --activate).
+With no options: the agent of agent.toml (AGENT_CONFIG names another), its train rows compiled with
+LabeledFewShot, the dev rows scored before and after, one table on the test rows (the uncompiled
+program, the program compiled for the template's own tools, this compile, native tool calling),
+the program saved under the agent's compiled folder for the serving model, and made the one the
+graph runs when it beats the uncompiled program and the active one on dev. The test rows never
+choose anything. Experiments that lost are recorded in docs/optimize-experiments.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
 import random
 import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import dspy
 
-from dspy_programs.native_adapter import Constrain, ReplyFormat, decline_meaning
-from dspy_programs.programs import ADAPTERS, ToolSelector
-from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
-from offline import calibrate, data, gepa_state
+from dspy_programs.native_adapter import decline_meaning
+from dspy_programs.programs import ToolSelector, selector_kwargs
+from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta, status_line
+from offline import data, rows
+from offline.breaker import Breaker, EndpointDown
 from offline.metrics import critique_metric, selection_metric
+from runtime.agent_config import AgentConfig, AgentConfigError, agent_config
 from runtime.bootstrap import configure
-from runtime.models import dspy_lm, endpoint
+from runtime.models import Endpoint, dspy_lm, endpoint, lm_at
 from runtime.settings import Role
 from runtime.usage import UsageMeter
 
-log = logging.getLogger("optimize")
-
-OPTIMIZERS = ("labeled", "bootstrap", "random_search", "mipro", "gepa")
+OPTIMIZERS = ("labeled", "bootstrap", "mipro", "gepa")
 COMPILABLE = ("selector", "synthesizer", "critic")
-DATA_FILES = {"selector": "tool_selection.jsonl", "critic": "critique.jsonl", "synthesizer": "critique.jsonl"}
+DEFAULT_DEMOS = 12  # LabeledFewShot's k for the active program: one worked example per stratum
+TEMPLATE = "compiled for the template's tools"
 
 
 def synthesis_metric(example: Any, pred: Any, trace: Any = None, *_: Any) -> float | bool:
@@ -53,96 +53,43 @@ def synthesis_metric(example: Any, pred: Any, trace: Any = None, *_: Any) -> flo
     return score >= 1.0 if trace is not None else score
 
 
-@dataclass(frozen=True)
-class Task:
-    examples: Callable[..., list[dspy.Example]]
-    metric: Callable[..., float | bool]
-    stratum: Callable[[dspy.Example], str]
-
-
-def _tools_of(ex: dspy.Example) -> str:
-    return "shipped" if ex.toolset == "shipped" else "other"
-
-
 def selection_stratum(ex: dspy.Example) -> str:
+    """A row with calls by its category and tool set (the agent's own or another); one with none by
+    why no tool is needed (`decline`) when the row says, so the first demos show each way to decline."""
+    if not ex.expected_calls and ex.get("decline"):
+        return f"{ex.decline}-none"
     calls = "calls" if ex.expected_calls else "none"
-    return f"{ex.category}-{calls}-{_tools_of(ex)}"
-
-
-def decline_stratum(ex: dspy.Example, by_toolset: bool = False) -> str:
-    """`selection_stratum` for rows with calls; a row with none by why it needs none (`decline`:
-    chat, knowledge, writing, no_match), whatever its category, and its tool set when
-    `by_toolset`. By category, the 13 first demos declined twice for small talk and never for a
-    general-knowledge question beside a search tool, the kind the selector still sent to
-    `search_knowledge`."""
-    if ex.expected_calls or not ex.get("decline"):
-        return selection_stratum(ex)
-    return f"{ex.decline}-none" + (f"-{_tools_of(ex)}" if by_toolset else "")
-
-
-STRATA: dict[str, Callable[[dspy.Example], str]] = {
-    "category": selection_stratum,
-    "decline": decline_stratum,
-    "decline-toolset": lambda ex: decline_stratum(ex, by_toolset=True),
-}
-
-
-TASKS: dict[str, Task] = {
-    # Strata: category x (calls or none) x (shipped tools or another tool set), so the first demos
-    # cover each, including a near miss answered with no call (a tool on the subject that cannot
-    # do what is asked), the kind the selector got wrong most (README, "Tool selection").
-    "selector": Task(data.selection_examples, selection_metric, selection_stratum),
-    "critic": Task(data.critique_examples, critique_metric, lambda ex: str(ex.verdict)),
-    "synthesizer": Task(data.synthesis_examples, synthesis_metric, lambda ex: ""),
-}
+    return f"{ex.category}-{calls}-{'shipped' if ex.toolset == rows.OWN_TOOLS else 'other'}"
 
 
 def interleave(examples: list[dspy.Example], stratum: Callable[[dspy.Example], str],
-               rng: random.Random, weight: Callable[[str], int] = lambda key: 1) -> list[dspy.Example]:  # fmt: skip
-    """Shuffle, then take `weight(stratum)` examples of each stratum in turn until all are used."""
+               rng: random.Random) -> list[dspy.Example]:  # fmt: skip
+    """Shuffle, then take one example of each stratum in turn until all are used: optimizers walk
+    the train set in order, so the first demos cover every kind of row."""
     shuffled = list(examples)
     rng.shuffle(shuffled)
     groups: dict[str, list[dspy.Example]] = {}
     for ex in shuffled:
         groups.setdefault(stratum(ex), []).append(ex)
-    order = sorted(groups)
     out: list[dspy.Example] = []
     while any(groups.values()):
-        for key in order:
-            taken, groups[key] = groups[key][: weight(key)], groups[key][weight(key) :]
-            out += taken
+        for key in sorted(groups):
+            out += groups[key][:1]
+            groups[key] = groups[key][1:]
     return out
 
 
-def make_optimizer(name: str, metric: Callable[..., Any], args: argparse.Namespace, lm: dspy.LM) -> Any:
-    if name == "labeled":
-        return dspy.LabeledFewShot(k=args.demos)
-    if name == "bootstrap":
-        return dspy.BootstrapFewShot(
-            metric=metric, max_bootstrapped_demos=args.demos, max_labeled_demos=args.labeled, max_rounds=1
-        )
-    if name == "random_search":
-        return dspy.BootstrapFewShotWithRandomSearch(
-            metric=metric, max_bootstrapped_demos=args.demos, max_labeled_demos=args.labeled,
-            num_candidate_programs=args.candidates, num_threads=args.threads,
-        )  # fmt: skip
-    if name == "mipro":
-        # --num-trials sets an explicit budget (auto=None) that fits a small CPU box.
-        return dspy.MIPROv2(
-            metric=metric, auto=None if args.num_trials else args.auto, num_threads=args.threads, seed=args.seed,
-            num_candidates=args.num_candidates if args.num_trials else None, verbose=False,
-            max_bootstrapped_demos=args.demos, max_labeled_demos=args.labeled, prompt_model=lm, task_model=lm,
-        )  # fmt: skip
-    if name == "gepa":
-        # --max-metric-calls sets an explicit budget; --log-dir makes the run resumable (GEPA's own
-        # state, a pickle: main() checks it is plain data before GEPA reads it, offline/gepa_state.py).
-        return dspy.GEPA(metric=_gepa_metric(metric), auto=None if args.max_metric_calls else args.auto,
-                         max_metric_calls=args.max_metric_calls or None, num_threads=args.threads,
-                         reflection_lm=lm, seed=args.seed, log_dir=args.log_dir, track_stats=True)  # fmt: skip
-    raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
+def stratified_sample(examples: list[dspy.Example], n: int, seed: int) -> list[dspy.Example]:
+    """A seeded sample of n selection examples with every (own tools or not, category) stratum
+    represented (`evaluate --sample`)."""
+    if not n:
+        return examples
+    return interleave(examples, lambda ex: f"{ex.toolset == 'shipped'}-{ex.category}", random.Random(seed))[:n]
 
 
-def _gepa_metric(metric: Callable[..., Any]) -> Callable[..., Any]:
+def gepa_metric(metric: Callable[..., Any]) -> Callable[..., Any]:
+    """The metric with the feedback GEPA's reflection model reads: the expected calls when wrong."""
+
     def with_feedback(gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None) -> Any:
         score = float(metric(gold, pred))
         expected = json.dumps(getattr(gold, "expected_calls", getattr(gold, "verdict", "")), default=str)
@@ -155,6 +102,44 @@ def _gepa_metric(metric: Callable[..., Any]) -> Callable[..., Any]:
     return with_feedback
 
 
+def make_optimizer(name: str, metric: Callable[..., Any], args: argparse.Namespace, student_lm: dspy.LM,
+                   teacher_lm: dspy.LM) -> Any:  # fmt: skip
+    """The optimizer, with the teacher where it has a role (the student always runs on the serving model)."""
+    if name == "labeled":
+        return dspy.LabeledFewShot(k=args.demos)
+    if name == "bootstrap":  # the teacher writes the traces the student keeps as demos
+        return dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=args.demos, max_labeled_demos=args.demos,
+                                     max_rounds=1, teacher_settings={"lm": teacher_lm})  # fmt: skip
+    if name == "mipro":  # the teacher proposes instructions and bootstraps; trials run on the student
+        return dspy.MIPROv2(metric=metric, auto=None, num_candidates=max(2, args.budget // 2), num_threads=args.threads,
+                            seed=args.seed, verbose=False, max_bootstrapped_demos=min(args.demos, 4),
+                            max_labeled_demos=args.demos, prompt_model=teacher_lm, task_model=student_lm,
+                            teacher_settings={"lm": teacher_lm})  # fmt: skip
+    if name == "gepa":  # the teacher reflects on the student's failures and rewrites the instructions
+        return dspy.GEPA(metric=gepa_metric(metric), max_metric_calls=args.budget * 10, num_threads=args.threads,
+                         reflection_lm=teacher_lm, seed=args.seed, track_stats=True)  # fmt: skip
+    raise ValueError(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
+
+
+def compile_kwargs(args: argparse.Namespace, train: list[dspy.Example], dev: list[dspy.Example]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"trainset": train}
+    if args.optimizer == "labeled":
+        kwargs["sample"] = False  # the first k of the interleaved train set: every kind of row
+    if args.optimizer in ("mipro", "gepa"):
+        kwargs["valset"] = dev
+    if args.optimizer == "mipro":
+        kwargs.update(num_trials=args.budget, minibatch_size=min(20, max(1, len(dev))), minibatch_full_eval_steps=5)
+    return kwargs
+
+
+def score(program: dspy.Module, examples: list[dspy.Example], metric: Callable[..., Any], lm: dspy.LM,
+          threads: int) -> float:  # fmt: skip
+    evaluate = dspy.Evaluate(devset=examples, metric=metric, num_threads=threads, display_progress=True,
+                             provide_traceback=False, max_errors=len(examples) + 1)  # fmt: skip
+    with dspy.context(lm=lm):
+        return round(float(evaluate(program).score), 2)
+
+
 def _tokens_since(lm: dspy.LM, start: int) -> dict[str, int]:
     """Prompt and completion tokens of the requests this compile sent (cache hits report none)."""
     totals = {"prompt": 0, "completion": 0}
@@ -165,302 +150,208 @@ def _tokens_since(lm: dspy.LM, start: int) -> dict[str, int]:
     return totals
 
 
-LAST_PARTS: dict[str, float] = {}  # the last score()'s parts: shipped tools / tool sets held out of train
-
-
-def score(program: dspy.Module, examples: list[dspy.Example], metric: Callable[..., Any], lm: dspy.LM,
-          threads: int) -> float:  # fmt: skip
-    evaluate = dspy.Evaluate(devset=examples, metric=metric, num_threads=threads, display_progress=True,
-                             provide_traceback=False, max_errors=len(examples) + 1)  # fmt: skip
-    with dspy.context(lm=lm):
-        result = evaluate(program)
-    LAST_PARTS.clear()
-    rows = getattr(result, "results", None) or []
-    for part, keep in (("shipped", lambda t: t == "shipped"), ("unseen", lambda t: t != "shipped")):
-        scores = [float(r[2]) for r in rows if keep(str(r[0].get("toolset", "shipped")))]
-        if scores:
-            LAST_PARTS[part] = round(100 * sum(scores) / len(scores), 2)
-    return round(float(result.score), 2)
-
-
-def stratified_sample(examples: list[dspy.Example], n: int, seed: int) -> list[dspy.Example]:
-    """A seeded sample of n selection examples with every (shipped tools or not, category) stratum
-    represented; evaluate --sample and optimize --dev-sample take the same rows for one seed."""
-    if not n:
-        return examples
-    return interleave(examples, lambda ex: f"{ex.toolset == 'shipped'}-{ex.category}", random.Random(seed))[:n]
-
-
-def _sample(examples: list[dspy.Example], n: int, stratum: Callable[[dspy.Example], str],
-            seed: int) -> list[dspy.Example]:  # fmt: skip
-    """The first n of a seeded stratified interleave (every kind represented)."""
-    return interleave(examples, stratum, random.Random(seed))[:n] if n else examples
-
-
 @dataclass
-class Outcome:
-    """What one optimizer run produced: the compiled program and its dev scores."""
+class Run:
+    """One optimize run: what it read, what it made, how it scored."""
 
-    compiled: dspy.Module
-    before: float | None
-    after: float
-    parts: dict[str, Any]
-    compile_seconds: float
-    compile_calls: int
-    calibration: dict[str, Any] | None = None  # --abstain: the thresholds tried on train rows
+    program: str
+    slug: str
+    out: Path
+    train: list[dspy.Example]
+    dev: list[dspy.Example]
+    test: list[dspy.Example]
+    data_hash: str
+    compiled: dspy.Module | None = None
+    before: float | None = None
+    after: float = 0.0
+    active_dev: float | None = None
+    compile_seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
-def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Compile one program: data, student, optimize and score, describe, save, maybe activate."""
-    role: Role = "critic" if program_name == "critic" else program_name  # type: ignore[assignment]
-    lm = dspy_lm(role, model=args.model)
-    slug = endpoint(role, model=args.model).slug
-    task = TASKS[program_name]
-    train, dev = load_splits(program_name, task, args)
-    print(f"[optimize] {program_name} with {args.optimizer} on {slug}: {len(train)} train, {len(dev)} dev",
-          file=sys.stderr, flush=True)  # fmt: skip
-    student = build_student(program_name, slug, args)
-    started = time.perf_counter()
-    history_before = len(lm.history)
+def teacher_lm(args: argparse.Namespace, config: AgentConfig, student: Endpoint) -> dspy.LM | None:
+    """The teacher's LM (--teacher, TEACHER_MODEL or agent.toml's `teacher`), or None: the student teaches."""
+    model = args.teacher or config.teacher_model()
+    if not model:
+        return None
+    base_url = config.teacher_url() or student.base_url
+    api_key = os.environ.get("TEACHER_API_KEY") or student.api_key
+    return lm_at(Endpoint(model, base_url, api_key))
+
+
+def selector_data(args: argparse.Namespace, config: AgentConfig) -> tuple[list[Any], list[Any], list[Any], str]:
+    loaded = rows.load(config, seed=args.seed)
+    if loaded.unreviewed:
+        print(f"[optimize] warning: {len(loaded.unreviewed)} row(s) are drafts nobody has reviewed "
+              f"(\"reviewed\": false, e.g. {loaded.unreviewed[0]['id']}); check them and set \"reviewed\": true",
+              file=sys.stderr, flush=True)  # fmt: skip
+    if missing := rows.missing_kinds(loaded):
+        print(f"[optimize] warning: no row of {', '.join(missing)}: write more rows of that kind",
+              file=sys.stderr, flush=True)  # fmt: skip
+    train = interleave(rows.examples(loaded, "train"), selection_stratum, random.Random(args.seed))
+    digest = "".join(data.file_hash(f.name, f.parent) for f in loaded.files)
+    return train, rows.examples(loaded, "dev"), rows.examples(loaded, "test"), digest[:16]
+
+
+def other_data(program_name: str) -> tuple[list[Any], list[Any], list[Any], str]:
+    """The synthesizer's and critic's rows: the template's critique data."""
+    read = data.critique_examples if program_name == "critic" else data.synthesis_examples
+    return read("train"), read("dev"), [], data.file_hash("critique.jsonl")
+
+
+def compile_program(program_name: str, args: argparse.Namespace, config: AgentConfig, breaker: Breaker) -> Run:
+    role: Role = program_name  # type: ignore[assignment]
+    ep = endpoint(role)
+    student_lm = breaker.guard(dspy_lm(role))
+    teacher = teacher_lm(args, config, ep)
+    teacher_guarded = breaker.guard(teacher) if teacher is not None else student_lm
+    train, dev, test, digest = selector_data(args, config) if program_name == "selector" else other_data(program_name)
+    run = Run(program_name, ep.slug, Path(args.out), train, dev, test, digest)
+    metric = selection_metric if program_name == "selector" else critique_metric if program_name == "critic" \
+        else synthesis_metric  # fmt: skip
+    teacher_note = f", teacher {teacher.model.removeprefix('openai/')}" if teacher is not None else ""
+    print(f"[optimize] {config.name}: {program_name} with {args.optimizer} on {ep.slug}{teacher_note}: "
+          f"{len(train)} train, {len(dev)} dev, {len(test)} test rows", file=sys.stderr, flush=True)  # fmt: skip
+    student = build(program_name)  # the defaults: the measured choices (dspy_programs/programs.py)
     meter = UsageMeter("optimize")
-    outcome = optimize_and_score(student, train, dev, task, args, lm, meter)
-    seconds = round(time.perf_counter() - started, 1)
-    meta = describe(program_name, args, slug, train, dev, outcome, meter, lm, history_before, seconds)
-    variant = save_variant(outcome.compiled, meta, program_name, slug, args)
-    activate_if_better(program_name, slug, variant, meta, outcome, args)
-    print(f"[optimize] {program_name}: dev {outcome.before} -> {outcome.after} in {seconds}s, {meter.calls} LM calls; "
-          f"saved {variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant}"
-          f"{' (active)' if meta.get('activated') else ''}", file=sys.stderr, flush=True)  # fmt: skip
-    return meta
-
-
-def load_splits(program_name: str, task: Task, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
-    train = task.examples("train")
-    # Optimizers walk the train set in order and keep the first demonstrations that pass: a
-    # seeded shuffle, then categories taken in turn, so those first demos cover every kind.
-    # --none-weight N (selector): N no-call examples per no-call stratum in each turn, so the
-    # first demos hold more ways of declining.
-    stratum = STRATA[args.strata] if program_name == "selector" else task.stratum
-    # (only selection examples have expected calls)
-    no_call = {stratum(ex) for ex in train if not ex.expected_calls} if program_name == "selector" else set()
-    weight: Callable[[str], int] = lambda key: args.none_weight if key in no_call else 1  # noqa: E731
-    train = interleave(train, stratum, random.Random(args.seed), weight)[: args.train_limit or None]
-    dev_split = args.dev_split if program_name == "selector" else "dev"
-    dev = task.examples(dev_split)[: args.dev_limit or None]
-    if program_name == "selector" and args.dev_sample:
-        dev = stratified_sample(dev, args.dev_sample, args.seed)
-    return train, dev
-
-
-def build_student(program_name: str, slug: str, args: argparse.Namespace) -> dspy.Module:
-    kwargs: dict[str, Any] = {}
-    if program_name == "selector":
-        kwargs = {"adapter": args.adapter, "reasoning": args.reasoning, "direct": not args.no_direct,
-                  "constrain": args.constrain, "demo_mode": args.demo_mode, "prefill": args.prefill,
-                  "reply": args.reply, "example_tools": args.example_tools}  # fmt: skip
-    student = build(program_name, **kwargs)
-    if args.init_from:  # start from a saved variant (e.g. GEPA's instructions on top of labeled demos)
-        student.load(str(Path(args.out) / slug / "variants" / f"{program_name}-{args.init_from}.json"))
-    return student
-
-
-def optimize_and_score(student: dspy.Module, train: list[dspy.Example], dev: list[dspy.Example], task: Task,
-                       args: argparse.Namespace, lm: dspy.LM, meter: UsageMeter) -> Outcome:  # fmt: skip
+    history = len(student_lm.history)
     started = time.perf_counter()
-    parts: dict[str, Any] = {}
-    with dspy.context(lm=lm, callbacks=[meter], track_usage=True):
-        before = score(student, dev, task.metric, lm, args.threads) if not args.skip_baseline else None
-        parts["before"] = dict(LAST_PARTS) if before is not None else None
-        optimizer = make_optimizer(args.optimizer, task.metric, args, lm)
-        compile_kwargs: dict[str, Any] = {"trainset": train}
-        if args.optimizer == "labeled":
-            # Take the first k of the interleaved train set rather than a random sample: every
-            # category gets a demo, and a prompt of mostly no-tool demos answers "no tool".
-            compile_kwargs["sample"] = False
-        if args.optimizer in ("mipro", "gepa"):
-            compile_kwargs["valset"] = _sample(dev, args.val_limit, task.stratum, args.seed)
-        if args.optimizer == "mipro" and args.num_trials:
-            compile_kwargs.update(num_trials=args.num_trials, minibatch_size=args.minibatch_size,
-                                  minibatch_full_eval_steps=args.full_eval_steps,
-                                  data_aware_proposer=not args.no_data_aware)  # fmt: skip
-        compiled = optimizer.compile(student, **compile_kwargs)
-        calibration = calibrate_abstention(compiled, train, lm, args) if args.abstain else None
-        compile_seconds = round(time.perf_counter() - started, 1)
-        compile_calls = meter.calls
-        after = score(compiled, dev, task.metric, lm, args.threads)
-        parts["after"] = dict(LAST_PARTS)
-    return Outcome(compiled, before, after, parts, compile_seconds, compile_calls, calibration)
-
-
-def calibrate_abstention(compiled: dspy.Module, train: list[dspy.Example], lm: dspy.LM,
-                         args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
-    """Set the selector's `abstain` threshold from the train rows it does not hold as demos."""
-    if not isinstance(compiled, ToolSelector) or not compiled.direct:
-        raise SystemExit("optimize: --abstain applies to the selector with its answer_directly tool")
-    held = {str(d.get("id")) for _, predictor in compiled.named_predictors() for d in predictor.demos}
-    rows = [ex for ex in train if str(ex.get("id")) not in held][: args.abstain_rows or None]
-    started = time.perf_counter()
-    print(f"[optimize] abstain: measuring {len(rows)} train rows that are not demos", file=sys.stderr, flush=True)
-    threshold, table = calibrate.choose(calibrate.measure(compiled, rows, lm, args.threads))
-    compiled.abstain = threshold
-    print(f"[optimize] abstain: threshold {threshold} (train exact {table[0]['exact_tool_set']} as it is)",
-          file=sys.stderr, flush=True)  # fmt: skip
-    return {"threshold": threshold, "rows": len(rows), "seconds": round(time.perf_counter() - started, 1),
-            "table": table}  # fmt: skip
-
-
-def describe(program_name: str, args: argparse.Namespace, slug: str, train: list[dspy.Example],
-             dev: list[dspy.Example], outcome: Outcome, meter: UsageMeter, lm: dspy.LM, history_before: int,
-             seconds: float) -> dict[str, Any]:  # fmt: skip
-    """The variant's metadata: how it was made, on what data, and how it scored."""
-    compiled = outcome.compiled
-    meta: dict[str, Any] = {
-        "program": program_name, "optimizer": args.optimizer,
-        "settings": {k: getattr(args, k) for k in ("demos", "labeled", "seed", "auto", "candidates", "threads",
-                                                     "train_limit", "dev_limit", "dev_sample", "val_limit",
-                                                     "num_candidates",
-                                                     "num_trials", "minibatch_size", "full_eval_steps",
-                                                     "max_metric_calls", "tag", "init_from", "abstain", "none_weight",
-                                                     "abstain_rows", "strata")},
-        "dev_split": args.dev_split, "dev_score_parts": outcome.parts,
-        "compile_wall_seconds": outcome.compile_seconds, "compile_lm_calls": outcome.compile_calls,
-        "model": slug, "dspy_version": dspy.__version__,
-        "datasets": {DATA_FILES[program_name]: data.file_hash(DATA_FILES[program_name])},
+    with dspy.context(lm=student_lm, callbacks=[meter], track_usage=True):
+        run.before = score(student, dev, metric, student_lm, args.threads) if dev else None
+        optimizer = make_optimizer(args.optimizer, metric, args, student_lm, teacher_guarded)
+        compile_started, calls_before = time.perf_counter(), meter.calls
+        run.compiled = optimizer.compile(student, **compile_kwargs(args, train, dev))
+        run.compile_seconds = round(time.perf_counter() - compile_started, 1)
+        compile_calls = meter.calls - calls_before
+        run.after = score(run.compiled, dev, metric, student_lm, args.threads) if dev else 0.0
+        active = active_program(program_name, run)
+        run.active_dev = score(active, dev, metric, student_lm, args.threads) if active is not None and dev else None
+    run.meta = {
+        "program": program_name, "optimizer": args.optimizer, "agent": config.name,
+        "settings": {"demos": args.demos, "budget": args.budget, "seed": args.seed, "threads": args.threads,
+                     "teacher": teacher.model.removeprefix("openai/") if teacher is not None else None},
+        "model": ep.slug, "dspy_version": dspy.__version__, "data": config.data, "data_hash": digest,
         "train_examples": len(train), "dev_examples": len(dev),
-        "dev_score_before": outcome.before, "dev_score_after": outcome.after,
-        "lm_calls": meter.calls, "tokens": _tokens_since(lm, history_before), "wall_seconds": seconds,
+        "dev_score_before": run.before, "dev_score_after": run.after, "dev_score_active": run.active_dev,
+        "compile_wall_seconds": run.compile_seconds, "compile_lm_calls": compile_calls, "lm_calls": meter.calls,
+        "teacher_lm_calls": len(teacher_guarded.history) if teacher is not None else None,
+        "tokens": _tokens_since(student_lm, history), "wall_seconds": round(time.perf_counter() - started, 1),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
-    if isinstance(compiled, ToolSelector):
-        meta["adapter"] = compiled.adapter_name
-        meta["selector_config"] = compiled.config()
-        if outcome.calibration:
-            meta["abstain_calibration"] = outcome.calibration
-        meta["instructions"] = compiled.select.predict.signature.instructions if compiled.reasoning \
-            else compiled.select.signature.instructions  # type: ignore[attr-defined]
-    return meta
+    if isinstance(run.compiled, ToolSelector):
+        run.meta["selector_config"] = run.compiled.config()
+    return run
 
 
-def save_variant(compiled: dspy.Module, meta: dict[str, Any], program_name: str, slug: str,
-                 args: argparse.Namespace) -> Path:  # fmt: skip
-    suffix = f"-{args.tag}" if args.tag else ""
-    variant = Path(args.out) / slug / "variants" / f"{program_name}-{args.optimizer}{suffix}.json"
+def active_program(program_name: str, run: Run) -> dspy.Module | None:
+    """The program the graph runs now for this model, if one is compiled (scored on the same dev rows)."""
+    path = program_path(program_name, run.slug, run.out)
+    if not path.exists():
+        return None
+    kwargs = selector_kwargs(read_meta(program_name, run.slug, run.out) or {}) if program_name == "selector" else {}
+    program = build(program_name, **kwargs)
+    program.load(str(path))
+    return program
+
+
+def save(run: Run, args: argparse.Namespace) -> Path:
+    """The variant (always), and the active program when it beats the uncompiled and the active one on dev."""
+    assert run.compiled is not None
+    variant = run.out / run.slug / "variants" / f"{run.program}-{args.optimizer}.json"
     variant.parent.mkdir(parents=True, exist_ok=True)
-    compiled.save(str(variant))
-    variant.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    run.compiled.save(str(variant))
+    wins = run.after > (run.before or 0) and (run.active_dev is None or run.after > run.active_dev)
+    run.meta["activated"] = bool(wins and not args.no_activate)
+    variant.with_suffix(".meta.json").write_text(json.dumps(run.meta, indent=2) + "\n")
+    if run.meta["activated"]:
+        shutil.copyfile(variant, program_path(run.program, run.slug, run.out))
+        meta_path(run.program, run.slug, run.out).write_text(json.dumps(run.meta, indent=2) + "\n")
     return variant
 
 
-def activate_if_better(program_name: str, slug: str, variant: Path, meta: dict[str, Any], outcome: Outcome,
-                       args: argparse.Namespace) -> None:  # fmt: skip
-    root = Path(args.out)
-    active = read_meta(program_name, slug, root)
-    # Beat the active program, or with none active, the uncompiled one: a compile that lowers
-    # the dev score is saved as a variant but never becomes what the graph runs.
-    bar = active.get("dev_score_after") if active else outcome.before
-    better = (outcome.after or 0) > (bar or 0)
-    # ... and never below the uncompiled program on the tool sets it was not compiled for.
-    unseen_before = (outcome.parts.get("before") or {}).get("unseen")
-    if unseen_before is not None and outcome.parts["after"].get("unseen", 0) < unseen_before:
-        better = False
-    if args.activate or (better and not args.no_activate):
-        shutil.copyfile(variant, program_path(program_name, slug, root))
-        meta_path(program_name, slug, root).write_text(json.dumps(meta, indent=2) + "\n")
-        meta["activated"] = True
+def compare(run: Run, args: argparse.Namespace, lm: dspy.LM) -> str:
+    """One table on the test rows: uncompiled, compiled for the template's tools, this compile, native."""
+    from offline import evaluate
+
+    assert isinstance(run.compiled, ToolSelector)
+    variants = [evaluate.dspy_variant("uncompiled (zero-shot)", ToolSelector(), lm)]
+    template_path = program_path("selector", run.slug, COMPILED_DIR)
+    if template_path.exists() and run.out.resolve() != COMPILED_DIR.resolve():
+        template = ToolSelector(**selector_kwargs(read_meta("selector", run.slug, COMPILED_DIR) or {}))
+        template.load(str(template_path))
+        variants.append(evaluate.dspy_variant(TEMPLATE, template, lm))
+    variants.append(evaluate.dspy_variant(f"compiled now ({args.optimizer})", run.compiled, lm))
+    variants.append(evaluate.native_variant(None))
+    for variant in variants:
+        print(f"[optimize] test rows: {variant.name}", file=sys.stderr, flush=True)
+        evaluate.run_variant(variant, run.test, args.threads)
+    summaries = [evaluate.summarize(v) for v in variants]
+    table = evaluate.markdown_table(summaries, None)
+    run.meta["test_table"] = summaries
+    return table
 
 
-def activate_variant(program_name: str, name: str, args: argparse.Namespace) -> int:
-    """Make a saved variant the active program (after comparing variants on dev)."""
-    role: Role = "critic" if program_name == "critic" else program_name  # type: ignore[assignment]
-    slug = endpoint(role, model=args.model).slug
-    root = Path(args.out)
-    variant = root / slug / "variants" / f"{program_name}-{name}.json"
-    meta = json.loads(variant.with_suffix(".meta.json").read_text())
-    shutil.copyfile(variant, program_path(program_name, slug, root))
-    meta_path(program_name, slug, root).write_text(json.dumps({**meta, "activated": True}, indent=2) + "\n")
-    print(f"[optimize] {program_name}: {variant.name} is now active", file=sys.stderr, flush=True)
-    return 0
+def report(run: Run, variant: Path, table: str) -> str:
+    where = variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant
+    state = "active: the graph runs it" if run.meta["activated"] else "not active (it did not win on dev)"
+    lines = [f"## optimize: {run.meta['agent']} {run.program} ({run.meta['optimizer']}) for {run.slug}", "",
+             f"dev score: uncompiled {run.before}, compiled {run.after}"
+             + (f", active before {run.active_dev}" if run.active_dev is not None else ""),
+             f"compile: {run.compile_seconds} s, {run.meta['compile_lm_calls']} LM calls; with the dev scoring "
+             f"{run.meta['wall_seconds']} s", f"saved {where} ({state})", status_line(run.out)]  # fmt: skip
+    if table:
+        lines += ["", f"Test rows ({len(run.test)}, never used to compile or choose):", "", table]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="optimize", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--program", choices=[*COMPILABLE, "all"], default="selector")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="bootstrap")
-    parser.add_argument("--model", default=None, help="model name (default: the configured model for the role)")
-    parser.add_argument("--adapter", choices=ADAPTERS, default="native",
-                        help="selector prompt format (see dspy_programs/programs.py)")
-    parser.add_argument("--reasoning", action="store_true", help="selector: ChainOfThought instead of Predict")
-    parser.add_argument("--no-direct", action="store_true", help="selector: no answer_directly tool")
-    parser.add_argument("--constrain", choices=get_args(Constrain), default="none",
-                        help="selector: how the server constrains the reply (retry: not at first, the grammar "
-                             "once when the reply holds an invalid call)")
-    parser.add_argument("--demo-mode", choices=["examples", "turns"], default="examples",
-                        help="selector demos: worked examples with their own tools, or earlier turns")
-    parser.add_argument("--no-prefill", dest="prefill", action="store_false",
-                        help="selector: let the model start its reply (default: started as compact JSON)")
-    parser.add_argument("--reply", choices=get_args(ReplyFormat), default="calls",
-                        help='selector: the reply\'s shape: {"calls": [{"name": ..., "arguments": ...}]}; or, '
-                             'fewer tokens, [{"<name>": {<arguments>}}]; or "triage", {"need": ..., "calls": '
-                             '[...]}, which first says whether the tools are needed or why none is '
-                             '(dspy_programs/native_adapter.py)')
-    parser.add_argument("--example-tools", choices=["described", "signatures"], default="signatures",
-                        help="selector: write each worked example's own tool list with the first sentence of "
-                             "each description, or the signatures alone (a shorter prompt)")
-    parser.add_argument("--abstain", action="store_true",
-                        help="selector: after compiling, choose on train rows (not demos) the answer_directly "
-                             "probability at which it answers directly (offline/calibrate.py)")
-    parser.add_argument("--none-weight", type=int, default=1,
-                        help="selector: no-call examples taken per no-call stratum in each turn of the train order")
-    parser.add_argument("--strata", choices=sorted(STRATA), default="decline",
-                        help="selector: the train order's strata for rows with no call: by why no tool is "
-                             "needed (the dataset's `decline`), that by shipped or other tools, or by "
-                             "category and tool set (before 2026-11-26)")
-    parser.add_argument("--abstain-rows", type=int, default=0, help="--abstain: only the first N such rows")
-    parser.add_argument("--init-from", default="", help="start from the saved variant <program>-NAME")
-    parser.add_argument("--tag", default="", help="suffix of the variant's file name (selector-<optimizer>-<tag>)")
-    parser.add_argument("--dev-split", default="dev", choices=["dev", "dev-unseen"], help="what to score on")
-    parser.add_argument("--dev-sample", type=int, default=0, help="selector: score a stratified dev sample of N")
-    parser.add_argument("--val-limit", type=int, default=0, help="mipro/gepa: stratified dev sample as valset")
-    parser.add_argument("--num-candidates", type=int, default=4, help="mipro: instruction/demo candidates")
-    parser.add_argument("--num-trials", type=int, default=0, help="mipro: trials (sets auto=None)")
-    parser.add_argument("--minibatch-size", type=int, default=20, help="mipro: minibatch size")
-    parser.add_argument("--full-eval-steps", type=int, default=5, help="mipro: full valset eval every N trials")
-    parser.add_argument("--no-data-aware", action="store_true", help="mipro: skip the dataset summary")
-    parser.add_argument("--max-metric-calls", type=int, default=0, help="gepa: budget (sets auto=None)")
-    parser.add_argument("--log-dir", default=None, help="gepa: state directory; re-run to resume")
-    parser.add_argument("--demos", type=int, default=4, help="max bootstrapped demos (k for labeled)")
-    parser.add_argument("--labeled", type=int, default=4, help="max labeled demos")
-    parser.add_argument("--candidates", type=int, default=4, help="random_search: candidate programs")
-    parser.add_argument("--auto", choices=["light", "medium", "heavy"], default="light", help="MIPROv2/GEPA budget")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--train-limit", type=int, default=0, help="use only the first N train examples")
-    parser.add_argument("--dev-limit", type=int, default=0, help="score on only the first N dev examples")
-    parser.add_argument("--out", default=str(COMPILED_DIR), help="where compiled programs go (default: the graph's)")
-    parser.add_argument("--skip-baseline", action="store_true", help="do not score the uncompiled program first")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--activate", action="store_true", help="make it the graph's program whatever its score")
-    group.add_argument("--no-activate", action="store_true", help="save the variant only")
-    parser.add_argument("--activate-variant", default="",
-                        help="make the saved variant <program>-NAME the active one (no compile), e.g. mipro")
+    parser = argparse.ArgumentParser(prog="optimize", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="labeled",
+                        help="labeled (default: LabeledFewShot, no model call to compile), bootstrap, mipro, gepa")
+    parser.add_argument("--demos", type=int, default=DEFAULT_DEMOS, help="worked examples in the prompt (default 12)")
+    parser.add_argument("--budget", type=int, default=10,
+                        help="search budget: mipro trials, gepa metric calls / 10 (default 10)")
+    parser.add_argument("--teacher", default="",
+                        help="a stronger model: bootstrap's teacher, mipro's proposer, gepa's reflection model "
+                             "(default: TEACHER_MODEL or agent.toml's teacher; none: the serving model)")
+    parser.add_argument("--data", default="", help="labeled rows, a .jsonl file or folder (default: agent.toml's)")
+    parser.add_argument("--out", default="", help="compiled programs folder (default: agent.toml's `compiled`)")
+    parser.add_argument("--program", choices=COMPILABLE, default="selector")
+    parser.add_argument("--no-compare", action="store_true", help="skip the table on the test rows")
+    parser.add_argument("--no-activate", action="store_true", help="save the program as a variant only")
+    parser.add_argument("--threads", type=int, default=1, help="parallel model requests (default 1)")
+    parser.add_argument("--seed", type=int, default=2026, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     configure()  # library defaults and the LM cache (runtime/bootstrap.py)
-    logging.basicConfig(level=logging.WARNING)
-    if args.activate_variant:
-        return activate_variant(args.program, args.activate_variant, args)
-    if args.optimizer == "gepa" and args.log_dir:  # refuse a bad resume file before minutes of scoring
-        gepa_state.use_checked_loader()  # and GEPA itself loads only checked bytes (offline/gepa_state.py)
-        try:
-            if gepa_state.check_resume_state(Path(args.log_dir)):
-                print(f"[optimize] gepa: resuming from {args.log_dir}", file=sys.stderr, flush=True)
-        except gepa_state.UnsafeGepaState as exc:
-            print(f"optimize: {exc}", file=sys.stderr)
-            return 2
-    programs = COMPILABLE if args.program == "all" else (args.program,)
-    for name in programs:
-        compile_one(name, args)
+    try:
+        config = agent_config()
+        if args.data:
+            config = config.model_copy(update={"data": str(Path(args.data).resolve())})
+        args.out = args.out or str(config.compiled_dir)
+        breaker = Breaker()
+        run = compile_program(args.program, args, config, breaker)
+        variant = save(run, args)
+        table = compare(run, args, breaker.guard(dspy_lm("selector"))) \
+            if args.program == "selector" and run.test and not args.no_compare else ""  # fmt: skip
+        if table:  # the table joins the metadata beside the program
+            variant.with_suffix(".meta.json").write_text(json.dumps(run.meta, indent=2) + "\n")
+            if run.meta["activated"]:
+                meta_path(run.program, run.slug, run.out).write_text(json.dumps(run.meta, indent=2) + "\n")
+    except (AgentConfigError, FileNotFoundError) as exc:
+        print(f"optimize: {exc}", file=sys.stderr)
+        return 2
+    except rows.RowsError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        print(f"optimize: {exc}; nothing was compiled", file=sys.stderr)
+        return 2
+    except EndpointDown as exc:
+        print(f"optimize: {exc}", file=sys.stderr)
+        return 3
+    text = report(run, variant, table)
+    variant.with_suffix(".md").write_text(f"Command: `optimize {' '.join(argv if argv is not None else sys.argv[1:])}`"
+                                          f" (agent {config.name})\n\n{text}")  # fmt: skip
+    print(text, flush=True)
     return 0
 
 

@@ -31,9 +31,9 @@ import dspy
 from dspy_programs.native_adapter import conversation_turns
 from dspy_programs.native_baseline import native_select
 from dspy_programs.programs import ToolSelector, selector_kwargs
-from dspy_programs.store import COMPILED_DIR
+from dspy_programs.store import COMPILED_DIR, compiled_dir, status_line
 from dspy_programs.tool_specs import parse_rendered
-from offline import data
+from offline import data, rows
 from offline.metrics import args_exact, no_tool_precision_recall, tool_set_exact
 from runtime.bootstrap import configure
 from runtime.models import chat_model, dspy_lm, endpoint
@@ -305,7 +305,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def evaluate_selector(args: argparse.Namespace, command: str) -> dict[str, list[dict[str, Any]]]:
-    examples = data.selection_examples(args.split)[: args.limit or None]
+    examples = rows.agent_examples(args.split)[: args.limit or None]  # the configured agent's rows
     if args.sample:  # a seeded sample with every (shipped or not, category) stratum represented
         from offline.compile import stratified_sample
 
@@ -349,7 +349,7 @@ def write_results(args: argparse.Namespace, command: str, slug: str, n_examples:
     out = Path(args.results_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache = "on" if dspy_cache else "off"
-    text = f"Command: `{command}` (LM cache {cache})\n\n" + "\n".join(
+    text = f"Command: `{command}` (LM cache {cache})\n\n{status_line()}\n\n" + "\n".join(
         f"### {args.split}: {part}\n\n{markdown_table(rows, None)}\n{like_for_like_table(paired[part])}"
         for part, rows in tables.items()
     )
@@ -407,11 +407,12 @@ def main(argv: list[str] | None = None) -> int:
                              "--program critic: alone | cot | predict")  # fmt: skip
     parser.add_argument("--compiled", nargs="*", default=None,
                         help="only these compiled variants (e.g. labeled mipro gepa); default: all")
-    parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")
+    parser.add_argument("--compiled-dir", default=None, help="where to find compiled variants (default: agent.toml's)")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR), help="where to write the tables and plot")
     parser.add_argument("--rescore", type=Path, default=None,
                         help="selector: rebuild the tables of an earlier run from its JSON (no model call)")
     args = parser.parse_args(argv)
+    args.compiled_dir = args.compiled_dir or str(compiled_dir())  # the configured agent's programs
     if args.rescore:
         rescore(args, args.rescore)
         return 0

@@ -192,7 +192,10 @@ class Settings(BaseSettings):
     langgraph_port: int = 2124
 
     def role_model(self, role: Role) -> str | None:
-        return getattr(self, f"{role}_model") or self.llm_model
+        """SELECTOR_MODEL etc., else agent.toml's [agent.models], else LLM_MODEL."""
+        from runtime.agent_config import agent_config  # it reads PROJECT_ROOT and ROLES from here
+
+        return getattr(self, f"{role}_model") or agent_config().role_model(role) or self.llm_model
 
     def role_base_url(self, role: Role) -> str | None:
         return getattr(self, f"{role}_base_url") or self.llm_base_url

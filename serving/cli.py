@@ -22,6 +22,7 @@ import httpx
 from dspy.utils.exceptions import LMError, LMTransportError
 from pydantic import ValidationError
 
+from dspy_programs.store import status_line
 from runtime.cache import redact_url, redis_cache
 from runtime.names import tool_of_node
 from runtime.settings import get_settings
@@ -176,6 +177,7 @@ async def ask(question: str, url: str, context: dict[str, Any], local: bool, tok
     if not use_server and (problem := model_problem(get_settings())):
         raise AskError(problem)
     renderer.line(f"▸ asking {'the server at ' + url if use_server else 'the in-process graph'}")
+    renderer.line(f"▸ {status_line()}")  # which program runs per role, for the configured models
     stream = _remote_stream(url, question, context, token) if use_server else _local_stream(question, context)
     try:
         # Closed on the way out, so a failure mid-stream leaves no open generator behind to complain.

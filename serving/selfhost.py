@@ -38,7 +38,6 @@ from graphs.agent import build_graph
 from runtime.cache import redact_url
 from runtime.settings import get_settings
 from serving.preflight import model_problem
-from tools import TOOLS
 
 PersistentGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
 
@@ -46,7 +45,7 @@ PersistentGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState
 def build_persistent_graph(
     dsn: str,
     *,
-    tools: Sequence[BaseTool] = TOOLS,
+    tools: Sequence[BaseTool] | None = None,  # default: the configured agent's tools (agent.toml)
     cache: BaseCache[Any] | None = None,
     pool_size: int = 8,
     setup: bool = True,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from dspy_programs.store import load_program
 from offline import compile as compile_step
+from offline import data
 from offline import evaluate as evaluate_step
 from testkit.scripted_lm import ScriptedLM
 
@@ -19,72 +19,33 @@ from testkit.scripted_lm import ScriptedLM
 @pytest.fixture
 def lm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLM:
     scripted = ScriptedLM()
-    for module in (compile_step, evaluate_step):
-        monkeypatch.setattr(module, "dspy_lm", lambda role, settings=None, model=None, max_tokens=None: scripted)
+    monkeypatch.setattr(evaluate_step, "dspy_lm", lambda role, settings=None, model=None, max_tokens=None: scripted)
     return scripted
 
 
-def compile_args(out: Path, optimizer: str) -> list[str]:
-    return ["--program", "selector", "--optimizer", optimizer, "--demos", "2", "--labeled", "2",
-            "--train-limit", "12", "--dev-limit", "6", "--threads", "1", "--out", str(out)]  # fmt: skip
+def save_labeled(out: Path, k: int = 2) -> str:
+    """A LabeledFewShot selector saved as a variant the way optimize saves one (its metadata beside it)."""
+    import dspy
 
+    from dspy_programs.programs import ToolSelector
+    from runtime.models import endpoint
 
-def test_labeled_compile_saves_json_state_and_metadata_and_loads_back(lm: ScriptedLM, tmp_path: Path) -> None:
-    assert compile_step.main([*compile_args(tmp_path, "labeled"), "--activate"]) == 0
-    slug = next(tmp_path.iterdir()).name
-    state = json.loads((tmp_path / slug / "selector.json").read_text())
-    meta = json.loads((tmp_path / slug / "selector.meta.json").read_text())
-    assert meta["optimizer"] == "labeled" and meta["train_examples"] == 12 and meta["dev_examples"] == 6
-    assert set(meta) >= {"model", "dspy_version", "datasets", "dev_score_before", "dev_score_after", "lm_calls",
-                         "wall_seconds", "date", "settings", "adapter"}  # fmt: skip
-    assert meta["datasets"]["tool_selection.jsonl"]
-    demos = state["select"]["demos"]
-    assert len(demos) == 2 and all("question" in d and "tool_calls" in d and "tools" in d for d in demos)
-    assert meta["selector_config"] == {"adapter": "native", "reasoning": False, "direct": True, "constrain": "none",
-                                       "demo_mode": "examples", "prefill": True, "abstain": None,
-                                       "reply": "calls", "example_tools": "signatures"}  # fmt: skip
-    program, how = load_program("selector", slug, tmp_path)
-    assert how == "compiled (labeled)"
-    assert len(program.select.demos) == 2  # type: ignore[attr-defined]
-
-
-def test_a_compile_that_lowers_the_dev_score_is_not_activated(lm: ScriptedLM, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    scores = iter([0.9, 0.5])  # before, after
-    monkeypatch.setattr(compile_step, "score", lambda *args: next(scores))
-    compile_step.main(compile_args(tmp_path, "labeled"))
-    slug = next(tmp_path.iterdir()).name
-    assert (tmp_path / slug / "variants" / "selector-labeled.json").exists()
-    assert not (tmp_path / slug / "selector.json").exists()
-
-
-def test_compile_never_reads_the_test_split(lm: ScriptedLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[str] = []
-    real = compile_step.data.selection_examples
-
-    def spy(split: str | None, *args: object) -> list[object]:
-        asked.append(str(split))  # a split of None (all of them) is recorded as 'None'
-        return real(split)  # type: ignore[arg-type]
-
-    monkeypatch.setitem(compile_step.TASKS, "selector", compile_step.Task(spy, compile_step.selection_metric,
-                                                                          lambda ex: str(ex.category)))  # fmt: skip
-    compile_step.main(compile_args(tmp_path, "bootstrap"))
-    assert sorted(set(asked)) == ["dev", "train"]
-
-
-def test_bootstrap_keeps_only_demos_the_metric_accepts(lm: ScriptedLM, tmp_path: Path) -> None:
-    # The scripted model calls no tool for dataset questions, so only no-tool examples can pass.
-    compile_step.main([*compile_args(tmp_path, "bootstrap"), "--labeled", "0"])
-    slug = next(tmp_path.iterdir()).name
-    saved = json.loads((tmp_path / slug / "variants" / "selector-bootstrap.json").read_text())
-    demos = saved["select"]["demos"]
-    assert demos and all(d["tool_calls"] == {"tool_calls": []} for d in demos)
+    slug = endpoint("selector").slug
+    train = compile_step.interleave(data.selection_examples("train"), compile_step.selection_stratum,
+                                    random.Random(2026))  # fmt: skip
+    program = dspy.LabeledFewShot(k=k).compile(ToolSelector(), trainset=train, sample=False)
+    variant = out / slug / "variants" / "selector-labeled.json"
+    variant.parent.mkdir(parents=True)
+    program.save(str(variant))
+    variant.with_suffix(".meta.json").write_text(json.dumps({"optimizer": "labeled",
+                                                             "selector_config": program.config()}))  # fmt: skip
+    return slug
 
 
 def test_evaluate_writes_a_table_for_zero_shot_and_each_compiled_variant(lm: ScriptedLM, tmp_path: Path) -> None:
     compiled = tmp_path / "compiled"
     results = tmp_path / "results"
-    compile_step.main(compile_args(compiled, "labeled"))
+    save_labeled(compiled)
     evaluate_step.main(["--program", "selector", "--split", "dev", "--limit", "8", "--variants", "zero-shot",
                         "compiled", "--compiled-dir", str(compiled), "--results-dir", str(results)])  # fmt: skip
     (md,) = results.glob("selector-dev-*.md")
@@ -372,36 +333,6 @@ def test_an_example_calling_a_same_named_tool_with_another_schema_is_left_out() 
     assert "How long is it from 2026-01-01 to 2026-03-01?" in system  # valid against the offered schema
 
 
-def test_the_first_labeled_demos_include_a_near_miss_answered_with_no_call() -> None:
-    """The selector's strata split each category by calls/no call, so k = one per stratum covers a
-    near miss with no call: the kind native tool calling and the earlier demos got wrong."""
-    from offline import data
-
-    train = compile_step.interleave(data.selection_examples("train"), compile_step.selection_stratum,
-                                    random.Random(2026))  # fmt: skip
-    strata = {compile_step.selection_stratum(ex) for ex in train}
-    first = train[: len(strata)]
-    assert {compile_step.selection_stratum(ex) for ex in first} == strata
-    assert any(ex.category == "near_miss" and not ex.expected_calls for ex in first)
-    assert any(ex.category == "near_miss" and ex.expected_calls for ex in first)
-
-
-def test_a_none_weight_takes_that_many_no_call_examples_per_no_call_stratum_in_each_turn() -> None:
-    from offline import data
-
-    examples = data.selection_examples("train")
-    stratum = compile_step.selection_stratum
-    plain = compile_step.interleave(examples, stratum, random.Random(2026))
-    weighted = compile_step.interleave(examples, stratum, random.Random(2026), lambda k: 2 if "-none-" in k else 1)
-    assert sorted(ex.id for ex in weighted) == sorted(ex.id for ex in examples)  # every example, once
-    strata = {stratum(ex) for ex in examples}
-    none_rows = {s: sum(stratum(ex) == s for ex in examples) for s in strata if "-none-" in s}
-    first_turn = len(strata) + sum(min(n, 2) - 1 for n in none_rows.values())
-    counts = {s: sum(stratum(ex) == s for ex in weighted[:first_turn]) for s in strata}
-    assert counts == {s: min(none_rows.get(s, 1), 2) for s in strata}
-    assert sum(not ex.expected_calls for ex in weighted[:first_turn]) > sum(not ex.expected_calls for ex in plain[:13])
-
-
 def _logprobs(tokens: list[tuple[str, list[tuple[str, float]]]]) -> dict[str, Any]:
     """An OpenAI-style `logprobs` object: each token with its top alternatives (token, probability)."""
     return {"content": [{"token": t, "logprob": 0.0,
@@ -439,53 +370,17 @@ def test_the_answer_directly_probability_is_read_at_the_first_name_and_acted_on_
     assert NativeToolAdapter(direct=False, abstain=0.25).abstain is None
 
 
-def test_the_abstain_threshold_is_the_best_on_the_measured_rows_and_none_when_nothing_beats_the_program() -> None:
-    from offline.calibrate import Probe, choose
-
-    call = [{"name": "search_knowledge", "args": {"query": "x"}}]
-    probes = [Probe([], call, 0.3), Probe([], call, 0.12), Probe(call, call, 0.04), Probe(call, call, 0.2)]
-    threshold, table = choose(probes)
-    assert table[0]["threshold"] is None and table[0]["exact_tool_set"] == 0.5  # the program as it is
-    # 0.25 and 0.3 turn the first row right (0.75); 0.15..0.2 also the second but break the last: the highest wins.
-    assert threshold == 0.3 and max(r["exact_tool_set"] for r in table) == 0.75
-    assert choose([Probe(call, call, 0.2), Probe([], [], None)])[0] is None
-
-
-def test_optimize_abstain_measures_the_rows_that_are_not_demos_and_saves_the_threshold(
-    lm: ScriptedLM, tmp_path: Path
-) -> None:
-    assert compile_step.main([*compile_args(tmp_path, "labeled"), "--abstain", "--no-activate", "--tag", "a"]) == 0
-    slug = next(tmp_path.iterdir()).name
-    meta = json.loads((tmp_path / slug / "variants" / "selector-labeled-a.meta.json").read_text())
-    calibration = meta["abstain_calibration"]
-    assert calibration["rows"] == 12 - 2  # train minus the two demos
-    assert meta["selector_config"]["abstain"] == calibration["threshold"]
-    assert sum(role == "selector" for role in lm.roles()) >= calibration["rows"]
-    from dspy_programs.programs import ToolSelector, selector_kwargs
-
-    loaded = ToolSelector(**selector_kwargs(meta))
-    assert loaded.abstain == calibration["threshold"]
-
-
-def test_decline_strata_take_one_worked_example_of_each_reason_for_no_call() -> None:
-    """`--strata decline` (default): the first k demos hold one no-call example per reason (chat,
-    knowledge, writing, no_match) instead of two small-talk ones and no general knowledge."""
-    from offline import data
-
+def test_the_first_labeled_demos_hold_each_reason_for_no_call_and_each_kind_of_call() -> None:
+    """The train order takes one row of each stratum in turn: a row with calls by category and tool
+    set, a row with none by why no tool is needed, so k = one per stratum covers every reason to
+    decline (chat, knowledge, writing, no_match) and every kind of call."""
     examples = data.selection_examples("train")
-    for name in ("decline", "decline-toolset"):
-        stratum = compile_step.STRATA[name]
-        strata = {stratum(ex) for ex in examples}
-        first = compile_step.interleave(examples, stratum, random.Random(2026))[: len(strata)]
-        reasons = sorted(ex.decline for ex in first if not ex.expected_calls)
-        per_reason = 2 if name == "decline-toolset" else 1  # shipped and other tools
-        assert reasons == sorted(["chat", "knowledge", "no_match", "writing"] * per_reason)
-        # Rows with calls keep their category x tool-set strata.
-        assert {stratum(ex) for ex in first if ex.expected_calls} == {
-            compile_step.selection_stratum(ex) for ex in examples if ex.expected_calls}
-    knowledge = [ex for ex in examples if not ex.expected_calls and ex.decline == "knowledge"]
-    assert {compile_step.STRATA["decline-toolset"](ex) for ex in knowledge} == {
-        "knowledge-none-shipped", "knowledge-none-other"}
+    stratum = compile_step.selection_stratum
+    strata = {stratum(ex) for ex in examples}
+    first = compile_step.interleave(examples, stratum, random.Random(2026))[: len(strata)]
+    assert sorted(ex.decline for ex in first if not ex.expected_calls) == ["chat", "knowledge", "no_match", "writing"]
+    assert {stratum(ex) for ex in first if ex.expected_calls} == {stratum(ex) for ex in examples if ex.expected_calls}
+    assert any(ex.category == "near_miss" and ex.expected_calls for ex in first)
 
 
 def test_every_no_call_row_says_why_and_no_row_with_calls_does() -> None:
@@ -512,26 +407,13 @@ def test_no_tool_recall_is_broken_down_by_why_no_tool_is_needed() -> None:
     assert "| v | 1.0 | 0.5 |" in markdown_table([row], None)
 
 
-def test_none_weight_applies_to_the_no_call_strata_whatever_their_names() -> None:
-    """--none-weight reads which strata hold no-call rows from the rows, not from the strata's names."""
-    import argparse
-
-    args = argparse.Namespace(strata="decline", none_weight=2, seed=2026, train_limit=0, dev_split="dev",
-                              dev_limit=0, dev_sample=0)  # fmt: skip
-    train, _ = compile_step.load_splits("selector", compile_step.TASKS["selector"], args)
-    first = train[:16]  # 8 strata with calls once, 4 reasons twice
-    assert sorted(ex.decline for ex in first if not ex.expected_calls) == sorted(
-        ["chat", "knowledge", "no_match", "writing"] * 2)
-    assert sum(bool(ex.expected_calls) for ex in first) == 8
-
-
 def test_gepa_feedback_says_why_no_tool_was_right() -> None:
     import dspy
 
-    from offline.compile import _gepa_metric
+    from offline.compile import gepa_metric
     from offline.metrics import selection_metric
 
-    metric = _gepa_metric(selection_metric)
+    metric = gepa_metric(selection_metric)
     gold = dspy.Example(question="What is the capital of France?", expected_calls=[], decline="knowledge")
     wrong = metric(gold, dspy.Prediction(calls=[{"name": "search_knowledge", "args": {"query": "capital of France"}}]))
     assert wrong.score == 0.0
@@ -541,32 +423,3 @@ def test_gepa_feedback_says_why_no_tool_was_right() -> None:
     calc = [{"name": "calculator", "args": {"expression": "48*365"}}]
     needs_tool = dspy.Example(question="48*365", expected_calls=calc)
     assert metric(needs_tool, dspy.Prediction(calls=[])).feedback.startswith('expected [{"name": "calculator"')
-
-
-def test_gepa_resumes_from_its_own_state_and_refuses_a_planted_pickle_without_running_it(
-    lm: ScriptedLM, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import pickle
-
-    log_dir = tmp_path / "gepa-state"
-    args = [*compile_args(tmp_path / "out", "gepa"), "--max-metric-calls", "12", "--val-limit", "4",
-            "--dev-sample", "4", "--skip-baseline", "--no-activate", "--log-dir", str(log_dir)]  # fmt: skip
-    assert compile_step.main(args) == 0
-    state_file = log_dir / "gepa_state.bin"
-    assert state_file.exists()
-    assert compile_step.main(args) == 0  # GEPA's own state is plain data: the re-run resumes from it
-    assert "resuming from" in capsys.readouterr().err
-
-    marker = tmp_path / "ran"
-
-    class Payload:  # what an attacker would plant: unpickling it calls a function
-        def __reduce__(self) -> tuple[Any, tuple[str]]:
-            return (Path.touch, (str(marker),))  # type: ignore[return-value]
-
-    planted = pickle.dumps({"program_candidates": [], "x": Payload()})
-    state_file.write_bytes(planted)
-    assert compile_step.main(args) == 2
-    err = capsys.readouterr().err
-    assert "gepa_state.bin is not a GEPA state" in err and "Nothing in it was run" in err
-    assert not marker.exists()
-    assert state_file.read_bytes() == planted  # left in place for the user to look at

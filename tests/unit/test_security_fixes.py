@@ -315,27 +315,21 @@ def test_keys_are_secrets_and_a_url_with_credentials_is_refused_without_echoing_
         assert "pw-xyz" not in str(caught.value) and "must not carry credentials" in str(caught.value)
 
 
-def test_the_gepa_resume_file_is_loaded_from_the_bytes_that_were_checked(tmp_path: Path) -> None:
-    import pickle
+def test_optimize_never_reads_a_gepa_state_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """GEPA's resume file is its own pickle: optimize offers no resume, so GEPA never reads one back."""
+    import argparse
 
-    from gepa.core.state import GEPAState
+    import dspy
 
-    from offline import gepa_state
+    from offline.compile import main, make_optimizer
 
-    gepa_state.use_checked_loader()
-    marker = tmp_path / "ran"
-
-    class Payload:
-        def __reduce__(self) -> tuple[Any, tuple[str]]:
-            return (Path.touch, (str(marker),))  # type: ignore[return-value]
-
-    (tmp_path / gepa_state.STATE_FILE).write_bytes(pickle.dumps({"program_candidates": [], "x": Payload()}))
-    with pytest.raises(gepa_state.UnsafeGepaState, match="Nothing in it was run"):
-        GEPAState.load(str(tmp_path))  # GEPA's own entry point: it no longer unpickles unchecked bytes
-    assert not marker.exists()
-    (tmp_path / gepa_state.STATE_FILE).write_bytes(pickle.dumps({"program_candidates": [{"selector": 7}]}))
-    with pytest.raises(gepa_state.UnsafeGepaState, match="not instruction texts"):
-        GEPAState.load(str(tmp_path))
+    lm = dspy.LM("openai/scripted", api_base="http://127.0.0.1:9/v1", api_key="x")
+    args = argparse.Namespace(budget=4, threads=1, seed=1, demos=2)
+    gepa = make_optimizer("gepa", lambda *a, **k: 1.0, args, lm, lm)
+    assert gepa.log_dir is None  # no run directory: GEPA saves and loads no state
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--log-dir" not in capsys.readouterr().out
 
 
 def test_the_selector_tokenizes_the_conversation_off_the_event_loop(

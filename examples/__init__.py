@@ -1,0 +1,1 @@
+"""Example agents: each folder is one agent (its agent.toml, tools module and labeled rows)."""
