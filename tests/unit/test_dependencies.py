@@ -30,7 +30,9 @@ SUPPORT = ["testkit", "tests", "benchmarks", "datasets"]
 # The extras `make install` installs and the lock covers (the Makefile's EXTRAS).
 LOCKED_EXTRAS = ["serve", "dev", "postgres", "plot"]
 # Product modules that may import an optional extra, and which one: they are optional features.
-OPTIONAL_IN_PRODUCT = {"psycopg": "postgres", "psycopg_pool": "postgres", "matplotlib": "plot"}
+OPTIONAL_IN_PRODUCT = {
+    "psycopg": "postgres", "psycopg_pool": "postgres", "matplotlib": "plot", "langgraph_api": "serve",
+}
 
 
 def requirements(extras: list[str]) -> list[Requirement]:
