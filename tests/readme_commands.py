@@ -26,6 +26,10 @@ INSTEAD: dict[str, tuple[str, str]] = {
     r"make test": ("make -n test", "the whole suite, of which this test is part: CI (.ci/run) runs it"),
     r"\.venv/bin/langgraph build .*": ("{venv}/langgraph build --help", "needs Docker"),
     r"\.venv/bin/langgraph up .*": ("{venv}/langgraph up --help", "needs Docker"),
+    r"\.venv/bin/optimize": ("{venv}/optimize --help", "minutes of model time on the example's rows: "
+                             "tests/e2e/test_make_it_yours.py runs the walkthrough on a small budget"),
+    r"\.venv/bin/agent-up": ("{venv}/agent-up --help", "serves until stopped (tests/e2e/test_make_it_yours.py "
+                             "serves the example agent)"),
 }  # fmt: skip
 # Regular expression -> why the command is not run at all.
 SKIP: dict[str, str] = {}
@@ -35,6 +39,7 @@ SKIP: dict[str, str] = {}
 class Command:
     text: str  # as written, continuation lines joined
     line: int  # README line where it starts
+    block: int = 0  # which bash block it is in: a block runs in one shell, as a user pastes it
 
     @property
     def bare(self) -> str:
@@ -46,7 +51,7 @@ def readme_commands(text: str | None = None) -> list[Command]:
     """Every command of the README's ```bash blocks (indented ones too), in order."""
     text = README.read_text() if text is None else text
     commands = []
-    for block in re.finditer(r"^([ \t]*)```bash\n(.*?)^[ \t]*```", text, re.M | re.S):
+    for number, block in enumerate(re.finditer(r"^([ \t]*)```bash\n(.*?)^[ \t]*```", text, re.M | re.S)):
         start = text.count("\n", 0, block.start(2)) + 1
         lines = textwrap.dedent(block.group(2)).splitlines()
         i = 0
@@ -59,7 +64,7 @@ def readme_commands(text: str | None = None) -> list[Command]:
             i += 1
             joined = " ".join(p.rstrip().removesuffix("\\").strip() for p in parts).strip()
             if joined and not joined.startswith("#"):
-                commands.append(Command(joined, start + first))
+                commands.append(Command(joined, start + first, number))
     return commands
 
 

@@ -40,17 +40,29 @@ def test_every_readme_command_runs(local_model: None, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(checkout), "LANGSMITH_TRACING": "false"}
     venv = str(checkout / ".venv" / "bin")
     failures, report = [], []
-    for command in readme_commands():
-        run, instead_reason, skip_reason = plan(command)
-        if skip_reason:
-            report.append(f"README:{command.line} skipped ({skip_reason}): {command.text}")
+    commands = readme_commands()
+    for block in sorted({c.block for c in commands}):
+        # One shell a block, as a user pastes it: an `export` holds for the commands after it.
+        script, shown = [], []
+        for command in (c for c in commands if c.block == block):
+            run, instead_reason, skip_reason = plan(command)
+            if skip_reason:
+                report.append(f"README:{command.line} skipped ({skip_reason}): {command.text}")
+                continue
+            run = run.replace("{venv}", venv)
+            script += [run, f'echo "README:{command.line} exit $?" >&3']
+            shown.append((command, run, instead_reason))
+        if not shown:
             continue
-        run = run.replace("{venv}", venv)
-        result = subprocess.run(["bash", "-c", run], cwd=checkout, env=env, capture_output=True, text=True,
-                                timeout=TIMEOUT_S)  # fmt: skip
-        note = f" instead ({instead_reason})" if instead_reason else ""
-        report.append(f"README:{command.line} exit {result.returncode}: {run}{note}")
-        if result.returncode != 0:
-            failures.append(f"README:{command.line} `{run}` exited {result.returncode}:\n{result.stderr[-2000:]}")
+        codes = tmp_path / f"block-{block}.codes"
+        result = subprocess.run(["bash", "-c", f"exec 3>{codes}\n" + "\n".join(script)], cwd=checkout, env=env,
+                                capture_output=True, text=True, timeout=TIMEOUT_S)  # fmt: skip
+        exits = dict(line.rsplit(" exit ", 1) for line in codes.read_text().splitlines())
+        for command, run, instead_reason in shown:
+            code = exits.get(f"README:{command.line}", "not reached")
+            note = f" instead ({instead_reason})" if instead_reason else ""
+            report.append(f"README:{command.line} exit {code}: {run}{note}")
+            if code != "0":
+                failures.append(f"README:{command.line} `{run}` exited {code}:\n{result.stderr[-2000:]}")
     print("\n".join(report))
     assert not failures, "\n\n".join(failures)
