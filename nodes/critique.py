@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from agent_types.context import Context
 from agent_types.state import AgentState, ToolResult
 from dspy_programs.signatures import VERDICTS
-from nodes.checks import Verification, call_problem, grounded_figures, is_free_text, verify
+from nodes.checks import Verification, call_problem, grounded_figures, is_free_text, is_raw, verify
 from nodes.prompting import format_results
 from nodes.roles import bind
 from nodes.select import offered_tools, with_user_permissions
@@ -164,6 +164,8 @@ def improves(state: AgentState, new_draft: str) -> tuple[bool, str]:
         return False, "the refined draft is the same text"
     if not new_draft.strip():
         return False, "the refined draft is empty"
+    if is_raw(new_draft, results):
+        return False, "the refined draft repeats a tool's error or the critique instead of answering"
     return True, "refined draft kept"
 
 
