@@ -357,8 +357,9 @@ def _calculator_problem(expression: str, question: str, sources: Sequence[float]
         except ToolInputError:
             return None
         if not math.isclose(float(wanted), float(got), rel_tol=1e-9, abs_tol=1e-12):
+            again = json.dumps({"expression": stated})
             return (f"the question asks for {stated} = {wanted:g}, but this expression groups the same numbers "
-                    f"otherwise ({got:g}); call calculator again with {json.dumps({'expression': stated})}")  # fmt: skip
+                    f"otherwise ({got:g}); call calculator again with {again}")  # fmt: skip
     unsupported = [n for n in numbers_in(expression)
                    if significant_digits(n) >= 3 and not number_supported(float(n), sources)]  # fmt: skip
     if unsupported:
@@ -415,7 +416,9 @@ def _dates_problem(args: dict[str, Any], question: str, asked: str, sources: Seq
     )
     for key in ("date", "end_date"):
         value = args.get(key)
-        if isinstance(value, str) and value.strip().lower() != "today" and has_dates and not _date_written(value, asked):
+        if not isinstance(value, str) or value.strip().lower() == "today" or not has_dates:
+            continue
+        if not _date_written(value, asked):
             return f"the date {value!r} is not in the question or the gathered results; use the dates they state"
     days = args.get("days")
     if isinstance(days, int) and operation == "add_days" and abs(days) >= 10:

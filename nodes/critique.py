@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
@@ -37,7 +37,11 @@ def _refusal(rejected: dict[str, Any], tool_names: Sequence[str]) -> str:
     return reason
 
 
-def make_check_calls(tools: Sequence[BaseTool]) -> Callable[[AgentState, Runtime[Context]], dict[str, Any]]:
+class CheckCallsNode(Protocol):
+    def __call__(self, state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]: ...
+
+
+def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
     """The call check over the graph's tools: after each round of calls, before any draft.
 
     A call that failed (the tool reported bad input, or the selector's validation refused it) or
@@ -76,7 +80,9 @@ def make_check_calls(tools: Sequence[BaseTool]) -> Callable[[AgentState, Runtime
                 failed.append({**r, "output": None, "set_aside": r.get("output"),
                                "error": f"arguments do not match the question: {problem}"})  # fmt: skip
         retry = bool(failed) and state.get("rounds", 0) < ctx.max_tool_rounds
-        update = [{**f, "retried": True} for f in failed] if retry else [f for f in failed if "set_aside" not in f]
+        update: list[ToolResult] = (
+            [{**f, "retried": True} for f in failed] if retry else [f for f in failed if "set_aside" not in f]
+        )
         update += restored(results, this_round)
         if failed:
             get_stream_writer()({"event": "calls_checked", "retry": retry,

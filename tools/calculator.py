@@ -41,7 +41,9 @@ _TIMES_X: Final = re.compile(r"(?<=[\d)])\s+[xX]\s+(?=[\d(.])")
 _PERCENT_OF: Final = re.compile(r"(\d)\s*%\s*of\s+", re.IGNORECASE)
 _WORD_OPERATORS: Final = ((re.compile(r"\bmod\b", re.IGNORECASE), "%"), (re.compile(r"\bln\s*\("), "log("))
 _TRAILING: Final = re.compile(r"\s*[=?]+\s*$")
-VALID_FORMS: Final = "use numbers, + - * / % ** ( ), 17%, pi, e, sqrt, log, exp, round, min, max; e.g. '(1234 + 5678) * 3'"
+VALID_FORMS: Final = (
+    "use numbers, + - * / % ** ( ), 17%, pi, e, sqrt, log, exp, round, min, max; e.g. '(1234 + 5678) * 3'"
+)
 _ALLOWED_CHARS: Final = re.compile(r"[0-9A-Za-z+\-*/%^()., \t]*")
 _THOUSANDS: Final = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?=[^\w,]|$)")
 # A letter glued to a number ("2pi", "1if") is never valid arithmetic, and Python's tokenizer
