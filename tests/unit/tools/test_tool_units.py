@@ -111,7 +111,8 @@ def test_metadata() -> None:
     ],
 )
 def test_units_as_people_write_them(value: float, source: str, target: str, expected: float) -> None:
-    assert json.loads(convert_units.invoke({"value": value, "from_unit": source, "to_unit": target}))["value"] == expected
+    out = json.loads(convert_units.invoke({"value": value, "from_unit": source, "to_unit": target}))
+    assert out["value"] == expected
 
 
 def test_nautical_miles_are_not_statute_miles() -> None:
