@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from agent_types.context import Context
 from agent_types.state import AgentState, ToolResult
 from dspy_programs.signatures import VERDICTS
-from nodes.checks import Verification, call_problem, grounded_figures, is_free_text, is_raw, verify
+from nodes.checks import Verification, call_problem, grounded_figures, is_raw, missing_step, verify
 from nodes.prompting import format_results
 from nodes.roles import bind
 from nodes.select import offered_tools, with_user_permissions
@@ -104,18 +104,6 @@ def restored(results: Sequence[ToolResult], this_round: set[str]) -> list[ToolRe
     return out
 
 
-def missing_step(state: AgentState, checked: Verification) -> bool:
-    """A draft stating a figure no tool produced, built on passages or records only: the model
-    computed or converted something itself (or made the figure up). The selector, shown what was
-    gathered, decides whether a calculator or converter call is the step that was missing; when it
-    makes no call the draft goes to the refiner as before (graphs/agent.py, after_check_calls).
-    No word list decides whether a question needs a computation: whether "how much is the fee, in
-    dollars?" is a lookup or a percentage of a price depends on what the passage says."""
-    results = [r for r in state.get("results", []) if not r.get("error")]
-    grounded_failed = any(c.name == "grounded" and not c.passed for c in checked.checks)
-    return grounded_failed and bool(results) and all(is_free_text(r) for r in results)
-
-
 async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Checks decide when they can (no model call); the LM critic judges only free-text results.
 
@@ -124,7 +112,7 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     """
     checked = verification(state, state["draft"])
     update: dict[str, Any] = {"checks_passed": sorted(checked.passed_names), "checks_failed": len(checked.failed)}
-    if checked.failed and missing_step(state, checked):
+    if checked.failed and missing_step(state.get("results", []), checked):
         verdict, by = "need_more_info", "checks"
         text = f"{checked.critique()} If the question needs a computation or a conversion, a tool must make it."
     elif checked.failed:

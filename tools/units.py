@@ -15,7 +15,7 @@ from tools.checked_tool import CheckedTool
 from tools.errors import ToolInputError
 from tools.number_format import format_number, round_sig
 
-# Building a registry parses pint's definition files (~0.1 s), so one is shared.
+# Building a registry parses pint's definition files, so one is shared.
 UREG: Final[pint.UnitRegistry[Any]] = pint.UnitRegistry()
 
 MAX_VALUE: Final = 1e15
