@@ -197,9 +197,11 @@ def ungrounded_figures(draft: str, results: Sequence[ToolResult], asked: str = "
 
 
 # What is never an answer: a tool's error as the tool wrote it, or a check's instruction.
-_RAW = re.compile(r"(?-i:\bERROR:)|\bthe draft\b|\bdraft must\b|do not match the question|call \w+ again with|"
-                  r"nor the question\) contains|^\s*(?:error\s*:|unknown unit '|unrecognised date '|invalid arguments:)",
-                  re.IGNORECASE)  # fmt: skip
+_RAW = re.compile(
+    r"(?-i:\bERROR:)|\bthe draft\b|\bdraft must\b|do not match the question|call \w+ again with|"
+    r"nor the question\) contains|^\s*(?:error\s*:|unknown unit '|unrecognised date '|invalid arguments:)",
+    re.IGNORECASE,
+)
 
 
 def acknowledges(draft: str) -> bool:
