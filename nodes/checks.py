@@ -315,8 +315,8 @@ QUALIFIED_UNITS: dict[str, tuple[str, str]] = {
     "imperial gallon": ("imperial_gallon", "gallon"),
     "uk gallon": ("imperial_gallon", "gallon"),
     "imperial pint": ("imperial_pint", "pint"),
-    "metric ton": ("metric_ton", "short_ton"),
-    "tonne": ("metric_ton", "short_ton"),
+    "metric ton": ("metric_ton", "ton"),
+    "tonne": ("metric_ton", "ton"),
     "fl oz": ("fluid_ounce", "ounce"),
     "fluid ounce": ("fluid_ounce", "ounce"),
 }

@@ -55,7 +55,7 @@ ALIASES: Final[dict[str, str]] = {
     **dict.fromkeys(["imperial pint", "imperial pints", "uk pint", "uk pints"], "imperial_pint"),
     **dict.fromkeys(["cups", "us cup", "us cups"], "cup"),
     **dict.fromkeys(["tonne", "tonnes", "metric ton", "metric tons", "metric tonne", "metric tonnes"], "metric_ton"),
-    **dict.fromkeys(["short ton", "short tons", "us ton", "us tons"], "short_ton"),
+    **dict.fromkeys(["short ton", "short tons", "us ton", "us tons"], "ton"),
     **dict.fromkeys(["long ton", "long tons", "imperial ton", "imperial tons", "uk ton", "uk tons"], "long_ton"),
     **dict.fromkeys(["metre", "metres"], "meter"),
     **dict.fromkeys(["kilometre", "kilometres"], "kilometer"),
