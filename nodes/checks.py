@@ -330,6 +330,20 @@ _DAYS_AFTER = re.compile(r"\b\d+\s*(?:days?|weeks?)\s+(?:after|before|from|later
 _WEEKDAY_ASKED = re.compile(r"\b(?:day of (?:the )?week|weekday|what day)\b", re.IGNORECASE)
 
 
+# Quantities written as words ("two battery packs", "half a mile", "a dozen").
+WORD_NUMBERS = {"half": 0.5, "quarter": 0.25, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twice": 2,
+                "double": 2, "hundred": 100, "thousand": 1000, "million": 1e6}  # fmt: skip
+# Constants arithmetic uses without any text stating them (percent, kilo, clock and calendar).
+COMMON_FACTORS = (100, 1000, 12, 24, 60, 7, 30, 52, 365, 366)
+
+
+def figures(text: str) -> list[float]:
+    """The numbers `text` states, in digits or as words."""
+    words = [WORD_NUMBERS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in WORD_NUMBERS]
+    return [float(n) for n in numbers_in(text)] + [float(w) for w in words]
+
+
 def significant_digits(number: str) -> int:
     digits = number.lstrip("-").split("e")[0].split("E")[0].replace(".", "").strip("0")
     return len(digits)
@@ -379,8 +393,11 @@ def _calculator_problem(expression: str, question: str, sources: Sequence[float]
             again = json.dumps({"expression": stated})
             return (f"the question asks for {stated} = {wanted:g}, but this expression groups the same numbers "
                     f"otherwise ({got:g}); call calculator again with {again}")  # fmt: skip
+    # Two significant digits or more: 0.95 for a discount no text states, 2430 for 2340; a lone digit
+    # (the 5 of an average, the 2 of a square) and the common factors are arithmetic's own.
     unsupported = [n for n in numbers_in(expression)
-                   if significant_digits(n) >= 3 and not number_supported(float(n), sources)]  # fmt: skip
+                   if significant_digits(n) >= 2 and float(n) not in COMMON_FACTORS
+                   and not number_supported(float(n), sources)]  # fmt: skip
     if unsupported:
         return (f"{', '.join(unsupported)} is not a figure of the question or the gathered results; use the "
                 "figures they state")
@@ -392,10 +409,11 @@ def _units_problem(args: dict[str, Any], asked: str, sources: Sequence[float]) -
     from tools.units import parse_unit
 
     value = args.get("value")
-    if isinstance(value, int | float) and significant_digits(f"{value:g}") >= 2 and not number_supported(
-        float(value), sources
-    ):
-        return f"the value {value:g} is not a figure of the question or the gathered results"
+    # Any value but 1 ("a kilowatt-hour") must be stated: a value of 100 for a payload no passage
+    # gave is a made-up figure however round it is.
+    if isinstance(value, int | float) and value != 1 and not number_supported(float(value), sources):
+        return (f"the value {value:g} is not a figure of the question or the gathered results; take the value "
+                "they state (search for it first if they state none)")
     names = []
     for key in ("from_unit", "to_unit"):
         try:
@@ -451,7 +469,7 @@ def call_problem(result: ToolResult, question: str, asked: str) -> str | None:
     """Why a successful call's arguments do not match the question, or None when they do (or when no
     check can tell). `asked` is everything the call may take figures from: the question, the
     conversation and the outputs of the other calls."""
-    sources = [float(n) for n in numbers_in(asked)]
+    sources = figures(asked)
     args = result["args"]
     if result["name"] == "calculator" and isinstance(args.get("expression"), str):
         return _calculator_problem(args["expression"], question, sources)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent_types.state import ToolResult, merge_results
-from nodes.checks import call_problem, is_raw, number_matches, primary_result, verify
+from nodes.checks import call_problem, is_raw, number_matches, primary_result, stated_expression, verify
 
 
 def result(name: str, args: dict[str, Any], output: Any = None, error: str | None = None) -> ToolResult:
@@ -142,12 +142,21 @@ def test_no_tool_results_means_nothing_to_check() -> None:
         ("Invest $10,000 at 4.5% for 8 years: the balance?", "10000 * (1 + 0.045) ** 8", False),
         ("How many km is 26.2 miles?", "26.2 * 1.609344", False),  # a known conversion factor
         ("What is the area of a circle with radius 4.5?", "3.14159 * 4.5 ** 2", False),
-        ("How many days between 2026-01-05 and 2026-03-01?", "55", False),  # a date is not an expression
+        ("How many days between 2026-01-05 and 2026-03-01?", "55", True),  # a figure worked out in the head
+        ("A Tern drives 16 hours a day for 30 days; how many hours?", "16 * 30", False),
+        ("What would 6 arms cost after the discount?", "6 * 1000 * 0.95", True),  # a price and a discount made up
     ],
 )
 def test_calculator_arguments_against_the_question(question: str, expression: str, flagged: bool) -> None:
     call = result("calculator", {"expression": expression}, "1")
     assert (call_problem(call, question, question) is not None) is flagged
+
+
+def test_dates_and_phone_numbers_are_not_expressions() -> None:
+    assert stated_expression("How many days between 2026-01-05 and 2026-03-01?") is None
+    assert stated_expression("Is 3/14/2026 a Saturday?") is None
+    assert stated_expression("Call +31 40 555 0142") is None
+    assert stated_expression("Evaluate (15.5 + 22.75) * 3 - 8.") == "(15.5 + 22.75) * 3 - 8"
 
 
 def test_the_regrouped_expression_problem_gives_the_call_to_make() -> None:
@@ -163,6 +172,9 @@ def test_the_regrouped_expression_problem_gives_the_call_to_make() -> None:
         ("How many km are 10 nautical miles?", {"value": 10, "from_unit": "nautical_mile", "to_unit": "km"}, False),
         ("How many km is 26.2 miles?", {"value": 26.2, "from_unit": "mile", "to_unit": "km"}, False),
         ("How many km is 26.2 miles?", {"value": 62.2, "from_unit": "mile", "to_unit": "km"}, True),
+        ("What is the Condor's payload in pounds?", {"value": 100, "from_unit": "kg", "to_unit": "lb"}, True),
+        ("How many km is half a mile?", {"value": 0.5, "from_unit": "mile", "to_unit": "km"}, False),
+        ("How many joules in a kilowatt-hour?", {"value": 1, "from_unit": "kWh", "to_unit": "J"}, False),
         ("How many ml in 16 US fl oz?", {"value": 16, "from_unit": "ounce", "to_unit": "gram"}, True),
         ("Convert 3 tonnes to pounds", {"value": 3, "from_unit": "ton", "to_unit": "lb"}, True),
         ("Convert 3 tonnes to pounds", {"value": 3, "from_unit": "tonne", "to_unit": "lb"}, False),
