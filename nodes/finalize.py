@@ -43,7 +43,8 @@ def could_not(results: Sequence[ToolResult]) -> str:
     failed = [r for i, r in enumerate(results) if r.get("error") and not superseded(results, i)]
     if not failed:
         return "I could not produce an answer."
-    parts = [f"I could not {attempted(r)}: {reason(str(r['error']))}." for r in failed[:3]]
+    # The same call refused in two rounds is one thing that could not be done.
+    parts = list(dict.fromkeys(f"I could not {attempted(r)}: {reason(str(r['error']))}." for r in failed))[:3]
     return " ".join(parts) + " Please rephrase the question or give the values in another form."
 
 

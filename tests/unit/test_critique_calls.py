@@ -180,3 +180,11 @@ def test_a_refined_draft_that_is_the_checks_instruction_is_never_kept(monkeypatc
     out = run(monkeypatch, lm, "What is 17% of 2,340?")
     assert lm.roles() == ["selector", "synthesizer", "refiner"]
     assert out["refine_kept"] is False and "draft" not in out["answer"].lower()
+
+
+def test_a_call_refused_in_both_rounds_is_said_once(monkeypatch) -> None:
+    lm = scripted(lambda gathered: [{"name": "search_inventory", "args": {"sku": "NW-ARM-200"}}],
+                  lambda results: "ERROR: not run")  # fmt: skip
+    out = run(monkeypatch, lm, "How many NW-ARM-200 arms are in stock?", max_refinements=0)
+    assert lm.roles() == ["selector", "selector", "synthesizer"]
+    assert out["answer"].count("I could not run search_inventory: unknown tool 'search_inventory'.") == 1
