@@ -15,6 +15,24 @@ def extend_or_reset(left: list[Any] | None, right: list[Any] | None) -> list[Any
     return [*(left or []), *right]
 
 
+def merge_results(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
+    """`extend_or_reset` for tool results, except that a result whose `call_id` is already there
+    replaces it in place: the call check marks a call it found wrong, or a failure it sent back to
+    the selector, without a second copy of the call."""
+    if right is None:
+        return []
+    merged = list(left or [])
+    where = {item.get("call_id"): i for i, item in enumerate(merged) if isinstance(item, dict)}
+    for item in right:
+        key = item.get("call_id") if isinstance(item, dict) else None
+        if key is not None and key in where:
+            merged[where[key]] = item
+        else:
+            where[key] = len(merged)
+            merged.append(item)
+    return merged
+
+
 class ToolCall(TypedDict):
     call_id: str
     name: str
@@ -37,6 +55,12 @@ class ToolResult(TypedDict):
     error: str | None
     seconds: float
     cache_hit: NotRequired[bool]  # answered from the tool cache (the tool did not run)
+    # The selector was shown this failure and asked for the call again (nodes/critique.py,
+    # check_calls): a later result supersedes it, and the answer need not apologise for it.
+    retried: NotRequired[bool]
+    # The output of a call whose arguments the call check found wrong; put back if the selector
+    # makes no other call of that tool (the check may have been wrong, and the output is all there is).
+    set_aside: NotRequired[str | None]
 
 
 class InputState(TypedDict):
@@ -48,8 +72,9 @@ class AgentState(InputState, total=False):
     conversation: str
     pending_calls: list[ToolCall]
     rejected_calls: Annotated[list[dict[str, Any]], extend_or_reset]
-    results: Annotated[list[ToolResult], extend_or_reset]
+    results: Annotated[list[ToolResult], merge_results]
     rounds: int
+    retry_calls: bool  # the call check sent this round's failed or mismatched calls back to select
     draft: str
     draft_id: str  # the id the current draft was streamed under on the `messages` stream
     verdict: str

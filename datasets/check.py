@@ -453,7 +453,7 @@ def check_answers() -> None:
     }  # fmt: skip
     for rec in records:
         where = f"{name}:{rec.get('id')}"
-        if not check_fields(where, rec, fields):
+        if not check_fields(where, rec, {**fields, "batch": int} if "batch" in rec else fields):
             continue
         kind = rec["answer_type"]
         if kind not in ANSWER_TYPES:
@@ -497,7 +497,7 @@ def check_critique() -> None:
     }  # fmt: skip
     for rec in records:
         where = f"{name}:{rec.get('id')}"
-        if not check_fields(where, rec, fields):
+        if not check_fields(where, rec, {**fields, "batch": int} if "batch" in rec else fields):
             continue
         if rec["verdict"] not in VERDICTS:
             problem(where, f"unknown verdict {rec['verdict']!r}")

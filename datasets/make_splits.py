@@ -14,6 +14,10 @@ shuffled with a seeded RNG, the strata are concatenated in sorted order, and the
 are dealt out along the repeating pattern train, test, dev, train, test. This gives 40/20/40
 overall and keeps every stratum within one record of its 40/20/40 share.
 
+Rows added after a file was first dealt carry a ``batch`` number (absent means 0). Each batch is
+dealt after the ones before it, continuing the pattern, so adding rows never moves an earlier
+row to another split (a row a compiled program learned from stays in train).
+
 Tool selection is split in two ways. Rows on the shipped tools (``toolset == "shipped"``) are
 dealt out as above, stratified by category. Rows on the other tool sets
 (``unseen_tools.json``) are assigned by WHOLE tool set, from ``TOOLSET_SPLITS`` below: most
@@ -91,13 +95,13 @@ def write_jsonl(path: Path, records: list[Record]) -> None:
 
 def assign_splits(records: list[Record], stratum_of: Callable[[Record], str], salt: str) -> dict[str, str]:
     """Return {record id: split} for the given records."""
-    groups: dict[str, list[str]] = defaultdict(list)
+    groups: dict[tuple[int, str], list[str]] = defaultdict(list)
     for rec in records:
-        groups[stratum_of(rec)].append(str(rec["id"]))
+        groups[(int(rec.get("batch", 0)), stratum_of(rec))].append(str(rec["id"]))
     ordered: list[str] = []
-    for stratum in sorted(groups):
-        ids = sorted(groups[stratum])
-        random.Random(f"{SEED}:{salt}:{stratum}").shuffle(ids)
+    for batch, stratum in sorted(groups):
+        ids = sorted(groups[(batch, stratum)])
+        random.Random(f"{SEED}:{salt}:{stratum}" if batch == 0 else f"{SEED}:{salt}:{batch}:{stratum}").shuffle(ids)
         ordered.extend(ids)
     return {rec_id: PATTERN[i % len(PATTERN)] for i, rec_id in enumerate(ordered)}
 

@@ -1,14 +1,21 @@
-"""The agent graph: select tools -> run them in parallel -> synthesize -> critique/refine.
+"""The agent graph: select tools -> run them in parallel -> check the calls -> synthesize -> critique/refine.
 
 intake ─► select ─┬─► run_<tool> (one per call, in parallel via Send, cached) ─┐
-                  └──────────────────────────────────────────────────────────► synthesize
+                  └─ no call ─────────────────────────────────────────────────┴─► check_calls
+check_calls ─┬─ a call failed or does not match the question ─► select   (bounded by max_tool_rounds)
+             ├─ no further call after "need more info" ───────► refine (or finalize)
+             └─ otherwise ───────────────────────────────────► synthesize
 synthesize ─► critique ─┬─ accept ──────────► finalize ─► END
                         ├─ refine ──► refine ─┬─ kept ─► critique
                         │                     └─ not better ─► finalize
-                        └─ need more info ──► select
+                        └─ need more info ──► select          (a missing step; bounded by max_tool_rounds)
 
-critique runs deterministic checks first (nodes/checks.py) and calls the critic model only for
-results no check can judge; a refined draft replaces the old one only if it is better.
+check_calls and critique run deterministic checks first (nodes/checks.py): a failed call, or one
+whose arguments the question does not support, goes back to the selector with its error before any
+draft; a draft built on passages that states a figure no tool produced goes back to the selector
+(the missing computation), not to the refiner; the critic model judges only results no check can
+judge; a refined draft replaces the old one only if it is better; finalize never answers with a
+tool's raw error or a check's instruction. With `critique` off, check_calls passes through.
 
 Every node's latency is recorded (`timed`, runtime/metrics.py); the executors' results are
 cached by tool, version and arguments (runtime/cache.py), LM responses by DSPy (runtime/lm_cache.py).
@@ -32,7 +39,7 @@ from langgraph.types import Send
 from agent_types.context import Context
 from agent_types.state import AgentState, InputState
 from dspy_programs.store import status_line
-from nodes.critique import critique, refine
+from nodes.critique import critique, make_check_calls, refine
 from nodes.execute import make_executor
 from nodes.finalize import finalize
 from nodes.intake import intake
@@ -57,11 +64,24 @@ def after_intake(state: AgentState) -> Literal["select", "__end__"]:
     return "__end__" if state.get("error") else "select"
 
 
-def after_select(state: AgentState) -> list[Send] | Literal["synthesize"]:
+def after_select(state: AgentState) -> list[Send] | Literal["check_calls"]:
     calls = state.get("pending_calls", [])
     if not calls:
-        return "synthesize"
+        return "check_calls"
     return [Send(executor_node_name(c["name"]), {"call": c}) for c in calls]
+
+
+def after_check_calls(
+    state: AgentState, runtime: Runtime[Context]
+) -> Literal["select", "synthesize", "refine", "finalize"]:
+    """Back to select when the check sent calls back (it counts the rounds); to the refiner when
+    the selector, sent back for a missing step, made no further call; else draft the answer."""
+    ctx = runtime.context or Context()
+    if state.get("retry_calls"):
+        return "select"
+    if state.get("verdict") == "need_more_info" and not state.get("pending_calls"):
+        return "refine" if state.get("refinements", 0) < ctx.max_refinements else "finalize"
+    return "synthesize"
 
 
 def after_synthesize(state: AgentState, runtime: Runtime[Context]) -> Literal["critique", "finalize"]:
@@ -82,6 +102,7 @@ def after_critique(state: AgentState, runtime: Runtime[Context]) -> Literal["sel
 def after_refine(state: AgentState) -> Literal["critique", "finalize"]:
     """A refined draft that was not kept ends the loop: the old draft was the better one."""
     return "critique" if state.get("refine_kept") else "finalize"
+
 
 def build_graph(
     tools: Sequence[BaseTool] | None = None, cache: BaseCache[Any] | None = None
@@ -108,6 +129,7 @@ def build_graph(
     for tool in tools:
         name = executor_node_name(tool.name)
         builder.add_node(name, timed(name, make_executor(tool, tool_cache)))
+    builder.add_node("check_calls", timed("check_calls", make_check_calls(tools)))
     builder.add_node("synthesize", both_ways(timed("synthesize", synthesize), "synthesize"), retry_policy=LM_RETRY)
     builder.add_node("critique", both_ways(timed("critique", critique), "critique"), retry_policy=LM_RETRY)
     builder.add_node("refine", both_ways(timed("refine", refine), "refine"), retry_policy=LM_RETRY)
@@ -115,9 +137,10 @@ def build_graph(
 
     builder.add_edge(START, "intake")
     builder.add_conditional_edges("intake", after_intake, ["select", END])
-    builder.add_conditional_edges("select", after_select, [*executors, "synthesize"])
+    builder.add_conditional_edges("select", after_select, [*executors, "check_calls"])
     for name in executors:
-        builder.add_edge(name, "synthesize")
+        builder.add_edge(name, "check_calls")
+    builder.add_conditional_edges("check_calls", after_check_calls, ["select", "synthesize", "refine", "finalize"])
     builder.add_conditional_edges("synthesize", after_synthesize, ["critique", "finalize"])
     builder.add_conditional_edges("critique", after_critique, ["select", "refine", "finalize"])
     builder.add_conditional_edges("refine", after_refine, ["critique", "finalize"])

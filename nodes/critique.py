@@ -1,24 +1,107 @@
-"""The critic and refiner nodes: deterministic checks first, a model only where checks cannot judge."""
+"""The call check, critic and refiner nodes: deterministic checks first, a model only where checks cannot judge."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
+from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent_types.context import Context
-from agent_types.state import AgentState
+from agent_types.state import AgentState, ToolResult
 from dspy_programs.signatures import VERDICTS
-from nodes.checks import Verification, grounded_figures, verify
+from nodes.checks import Verification, call_problem, grounded_figures, is_raw, missing_step, verify
 from nodes.prompting import format_results
 from nodes.roles import bind
+from nodes.select import offered_tools, with_user_permissions
 from runtime.usage import UsageMeter
+
+REJECTED = "rejected:"  # call_id prefix of a result that stands for a call the selector's validation refused
 
 
 def verification(state: AgentState, draft: str) -> Verification:
     asked = f"{state.get('conversation', '')}\n{state['question']}"
-    return verify(state.get("results", []), draft, state.get("rejected_calls", []), asked)
+    results = state.get("results", [])
+    # Refused calls the call check turned into results are judged as results (a retried one that a
+    # later call replaced needs no apology); otherwise the draft must admit them.
+    converted = any(r["call_id"].startswith(REJECTED) for r in results)
+    return verify(results, draft, [] if converted else state.get("rejected_calls", []), asked)
+
+
+def _refusal(rejected: dict[str, Any], tool_names: Sequence[str]) -> str:
+    reason = str(rejected.get("reason") or "refused")
+    if reason == "unknown tool":
+        return f"unknown tool {str(rejected.get('name'))!r}; the tools are {', '.join(tool_names)}"
+    return reason
+
+
+class CheckCallsNode(Protocol):
+    def __call__(self, state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]: ...
+
+
+def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
+    """The call check over the graph's tools: after each round of calls, before any draft.
+
+    A call that failed (the tool reported bad input, or the selector's validation refused it) or
+    whose arguments do not match the question (nodes/checks.py, call_problem) goes back to the
+    selector once more (within max_tool_rounds) with the call and the error in the gathered
+    results, so it can correct its arguments. A mismatched call's output is set aside, and put back
+    if the selector makes no other call of that tool: the check may be wrong, and then the output
+    is all there is. With the critique loop off this node passes everything through.
+    """
+
+    def check_calls(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+        ctx = runtime.context or Context()
+        if not ctx.critique:
+            return {"retry_calls": False}
+        results = state.get("results", [])
+        this_round = {c["call_id"] for c in state.get("pending_calls", [])}
+        question = state["question"]
+        base = f"{state.get('conversation', '')}\n{question}"
+        names = [t.name for t in offered_tools(tools, with_user_permissions(ctx))]
+        failed: list[ToolResult] = []
+        converted = sum(r["call_id"].startswith(REJECTED) for r in results)
+        for i, rejected in enumerate(state.get("rejected_calls", [])[converted:], start=converted):
+            args = rejected.get("args")
+            failed.append(ToolResult(call_id=f"{REJECTED}{i}", name=str(rejected.get("name")),
+                                     args=args if isinstance(args, dict) else {}, output=None,
+                                     error=f"not run: {_refusal(rejected, names)}", seconds=0.0))  # fmt: skip
+        for r in results:
+            if r["call_id"] not in this_round:
+                continue
+            if r.get("error"):
+                failed.append(r)
+                continue
+            others = "\n".join(o.get("output") or "" for o in results if o["call_id"] != r["call_id"])
+            problem = call_problem(r, question, f"{base}\n{others}")
+            if problem:
+                failed.append({**r, "output": None, "set_aside": r.get("output"),
+                               "error": f"arguments do not match the question: {problem}"})  # fmt: skip
+        retry = bool(failed) and state.get("rounds", 0) < ctx.max_tool_rounds
+        update: list[ToolResult] = (
+            [{**f, "retried": True} for f in failed] if retry else [f for f in failed if "set_aside" not in f]
+        )
+        update += restored(results, this_round)
+        if failed:
+            get_stream_writer()({"event": "calls_checked", "retry": retry,
+                                 "failed": [{"name": f["name"], "args": f["args"], "error": f["error"]}
+                                            for f in failed]})  # fmt: skip
+        return {"retry_calls": retry, **({"results": update} if update else {})}
+
+    return check_calls
+
+
+def restored(results: Sequence[ToolResult], this_round: set[str]) -> list[ToolResult]:
+    """Set-aside outputs of earlier rounds that no later call of the same tool replaced."""
+    out: list[ToolResult] = []
+    for i, r in enumerate(results):
+        if r["call_id"] in this_round or r.get("set_aside") is None:
+            continue
+        if not any(later["name"] == r["name"] and not later.get("error") for later in results[i + 1 :]):
+            out.append({**r, "output": r["set_aside"], "error": None, "set_aside": None})
+    return out
 
 
 async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -29,7 +112,10 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     """
     checked = verification(state, state["draft"])
     update: dict[str, Any] = {"checks_passed": sorted(checked.passed_names), "checks_failed": len(checked.failed)}
-    if checked.failed:
+    if checked.failed and missing_step(state.get("results", []), checked):
+        verdict, by = "need_more_info", "checks"
+        text = f"{checked.critique()} If the question needs a computation or a conversion, a tool must make it."
+    elif checked.failed:
         verdict, text, by = "refine", checked.critique(), "checks"
     elif checked.free_text:
         meter = UsageMeter("critique")
@@ -72,6 +158,8 @@ def improves(state: AgentState, new_draft: str) -> tuple[bool, str]:
         return False, "the refined draft is the same text"
     if not new_draft.strip():
         return False, "the refined draft is empty"
+    if is_raw(new_draft, results):
+        return False, "the refined draft repeats a tool's error or the critique instead of answering"
     return True, "refined draft kept"
 
 

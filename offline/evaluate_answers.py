@@ -1,6 +1,7 @@
 """End-to-end answer accuracy: the whole graph on the answers split, critique loop off and on.
 
     evaluate --program answers --split test
+    evaluate --program answers --split dev --limit 8 --variants loop-on   # a quick look, one variant
 
 An answer is right when it contains the reference: a number within the row's relative
 tolerance (commas and units ignored), the date, or one of the accepted texts. Each variant is a
@@ -26,6 +27,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from nodes.checks import is_raw
 from offline import data
 from runtime.names import tool_of_node
 
@@ -126,13 +128,18 @@ def run_variant(graph: Any, rows: list[dict[str, Any]], critique: bool, model: s
             answer, error = str(out.get("answer", "")), None
             lm_calls = sum(u.get("lm_calls", 0) for u in out.get("usage", []))
             trail = {"verdict": out.get("verdict"), "critique_by": out.get("critique_by"),
-                     "refinements": out.get("refinements", 0), "refine_kept": out.get("refine_kept")}  # fmt: skip
+                     "refinements": out.get("refinements", 0), "refine_kept": out.get("refine_kept"),
+                     "rounds": out.get("rounds", 0),
+                     "calls": [f"{r['name']}({json.dumps(r['args'], sort_keys=True)})"
+                               + (f" -> ERROR: {str(r['error'])[:80]}" if r.get("error") else "")
+                               for r in out.get("results", [])]}  # fmt: skip
         except Exception as exc:  # scored wrong and reported
             answer, error, lm_calls, trail = "", f"{type(exc).__name__}: {exc}"[:300], 0, {}
         seconds = time.perf_counter() - started
         after = node_seconds()
         per_node = {k: round(v - before.get(k, 0.0), 3) for k, v in after.items() if v - before.get(k, 0.0) > 0}
         outcomes.append({"id": row["id"], "correct": is_correct(row, answer), "answer": answer[:500],
+                         "raw": is_raw(answer), "question": row["question"],
                          "expected": row["answer"], "seconds": round(seconds, 2), "lm_calls": lm_calls,
                          "node_seconds": per_node, "error": error, **trail})  # fmt: skip
         if i % 5 == 0 or i == len(rows):
@@ -156,17 +163,22 @@ def summarize(name: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
         "node_seconds_per_question": {k: round(sum(o["node_seconds"].get(k, 0.0) for o in outcomes) / n, 2)
                                       for k in nodes},
         "errors": sum(o["error"] is not None for o in outcomes),
+        # answers that are a tool's raw error or a check's instruction (nodes/checks.is_raw)
+        "raw_answers": sum(bool(o.get("raw")) for o in outcomes),
+        "mean_rounds": round(sum(o.get("rounds", 0) for o in outcomes) / n, 2),
     }  # fmt: skip
 
 
-def report(command: str, split: str, summary: list[dict[str, Any]], changes: dict[str, list[str]],
+def report(command: str, split: str, summary: list[dict[str, Any]], changes: dict[str, Any],
            notes: list[str]) -> str:  # fmt: skip
     lines = [f"Command: `{command}`", "",
-             "| variant | accuracy | LM calls / question | p50 s | p95 s | max s | errors |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+             "| variant | accuracy | LM calls / question | tool rounds / question | p50 s | p95 s | max s | errors "
+             "| raw error or instruction as answer |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for s in summary:
-        lines.append(f"| {s['variant']} | {s['accuracy']} | {s['lm_calls_per_question']} | {s['latency_p50_s']} | "
-                     f"{s['latency_p95_s']} | {s['latency_max_s']} | {s['errors']} |")  # fmt: skip
+        lines.append(f"| {s['variant']} | {s['accuracy']} | {s['lm_calls_per_question']} | {s['mean_rounds']} | "
+                     f"{s['latency_p50_s']} | {s['latency_p95_s']} | {s['latency_max_s']} | {s['errors']} | "
+                     f"{s['raw_answers']} |")  # fmt: skip
     nodes = sorted({k for s in summary for k in s["node_seconds_per_question"]})
     lines += ["", "Seconds per question spent in each node (mean):", "",
               "| variant | " + " | ".join(nodes) + " |", "|---|" + "---|" * len(nodes)]  # fmt: skip
@@ -175,9 +187,21 @@ def report(command: str, split: str, summary: list[dict[str, Any]], changes: dic
                                                         for k in nodes) + " |")  # fmt: skip
     fixed, broken = changes["fixed"], changes["broken"]
     lines += ["", f"What the loop changed: {len(fixed)} answers wrong → right ({', '.join(fixed) or 'none'}), "
-              f"{len(broken)} right → wrong ({', '.join(broken) or 'none'}).", "",
+              f"{len(broken)} right → wrong ({', '.join(broken) or 'none'})."]  # fmt: skip
+    examples = changes.get("examples", [])
+    if examples:
+        lines += ["", "| id | question | expected | loop off | loop on |", "|---|---|---|---|---|"]
+        lines += [f"| {e['id']} | {cell(e['question'])} | {e['expected']} | {cell(e['off'])} | {cell(e['on'])} |"
+                  for e in examples]  # fmt: skip
+    lines += ["",
               f"n = {summary[0]['n']} questions from the {split} split; LM cache off; {'; '.join(notes)}."]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def cell(text: str, limit: int = 140) -> str:
+    """`text` for a Markdown table cell: one line, no pipes, cut to `limit` characters."""
+    flat = " ".join(str(text).split()).replace("|", "/")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def evaluate_answers(args: argparse.Namespace, command: str) -> list[dict[str, Any]]:
@@ -195,17 +219,22 @@ def evaluate_answers(args: argparse.Namespace, command: str) -> list[dict[str, A
         get_settings.cache_clear()
         from graphs.agent import build_graph
 
-        for critique in (False, True):
+        # --variants loop-off / loop-on runs one of them (a quick look); both by default.
+        wanted = [v for v in (args.variants or []) if v in ("loop-off", "loop-on")] or ["loop-off", "loop-on"]
+        for critique in [v == "loop-on" for v in ("loop-off", "loop-on") if v in wanted]:
             name = "critique loop on" if critique else "critique loop off"
             notes.append(f"{name}: {restart_local_model()}")
             # A fresh graph and tool cache per variant: no variant reads another's tool results.
             graph = build_graph(cache=InMemoryCache())
             records[name] = run_variant(graph, rows, critique, args.model)
-    off, on = records["critique loop off"], records["critique loop on"]
-    changes = {
-        "fixed": [a["id"] for a, b in zip(off, on, strict=True) if not a["correct"] and b["correct"]],
-        "broken": [a["id"] for a, b in zip(off, on, strict=True) if a["correct"] and not b["correct"]],
-    }
+    off, on = records.get("critique loop off", []), records.get("critique loop on", [])
+    pairs = list(zip(off, on, strict=True)) if off and on else []
+    changes: dict[str, Any] = {
+        "fixed": [a["id"] for a, b in pairs if not a["correct"] and b["correct"]],
+        "broken": [a["id"] for a, b in pairs if a["correct"] and not b["correct"]],
+        "examples": [{"id": a["id"], "question": a["question"], "expected": a["expected"], "off": a["answer"],
+                      "on": b["answer"]} for a, b in pairs if not a["correct"] and b["correct"]],
+    }  # fmt: skip
     summary = [summarize(name, outcomes) for name, outcomes in records.items()]
     text = report(command, args.split, summary, changes, notes)
     out = Path(args.results_dir)

@@ -3,8 +3,10 @@
     evaluate --program critic --split test
 
 Each row's tool results are parsed back from their `name({args}) -> output` lines into the
-results the checks read (nodes/checks.py). "checks, then critic" is what the graph does: a
-failed check is a `refine` with no model call; a draft the checks pass is accepted, unless some
+results the checks read (nodes/checks.py). "checks, then critic" is what the graph does: a call
+whose arguments do not match the question goes back to select (`need_more_info`), as does a
+draft on passages that states a figure no tool produced (the missing step); another failed
+check is a `refine`; all with no model call. A draft the checks pass is accepted, unless some
 result is free text, which the critic model judges. Every compiled critic variant is measured
 the same way, so the active critic is chosen on evidence.
 """
@@ -24,7 +26,7 @@ import dspy
 
 from agent_types.state import ToolResult
 from dspy_programs.programs import Critic
-from nodes.checks import verify
+from nodes.checks import call_problem, missing_step, verify
 from offline import data
 from runtime.models import dspy_lm, endpoint
 from runtime.usage import UsageMeter
@@ -43,18 +45,30 @@ def parse_results(text: str) -> list[ToolResult]:
         error = out.removeprefix("ERROR: ") if out.startswith("ERROR: ") else None
         results.append(ToolResult(call_id=str(i), name=match.group("name"), args=json.loads(match.group("args")),
                                   output=None if error else out, error=error, seconds=0.0))  # fmt: skip
-    return results
+    # A failure followed by a call of the same tool that worked is one the graph retried.
+    return [{**r, "retried": True} if r.get("error") and any(later["name"] == r["name"] and not later.get("error")
+                                                              for later in results[i + 1 :]) else r
+            for i, r in enumerate(results)]  # fmt: skip
 
 
 Judge = Callable[[dspy.Example], tuple[str, int]]  # -> verdict, LM calls
 
 
+def mismatched(result: ToolResult, results: list[ToolResult], question: str) -> bool:
+    """Whether the graph's call check would send this call back to select (nodes/critique.py)."""
+    others = "\n".join(r.get("output") or "" for r in results if r["call_id"] != result["call_id"])
+    return not result.get("error") and call_problem(result, question, f"{question}\n{others}") is not None
+
+
 def critic_judge(program: dspy.Module, lm: dspy.LM, checks_first: bool) -> Judge:
     def judge(ex: dspy.Example) -> tuple[str, int]:
         if checks_first:
-            checked = verify(parse_results(ex.tool_results), ex.draft)
+            results = parse_results(ex.tool_results)
+            if any(mismatched(r, results, ex.question) for r in results):
+                return "need_more_info", 0
+            checked = verify(results, ex.draft, asked=ex.question)
             if checked.failed:
-                return "refine", 0
+                return ("need_more_info" if missing_step(results, checked) else "refine"), 0
             if not checked.free_text:
                 return "accept", 0
         meter = UsageMeter("critique")

@@ -33,7 +33,17 @@ MAX_RESULT: Final = 1e300
 CONSTANTS: Final[dict[str, float]] = {"pi": math.pi, "e": math.e}
 
 # Characters a model tends to copy from prose; mapping them beats refusing them.
-_LOOKALIKES: Final = str.maketrans({"\u00d7": "*", "\u00f7": "/", "\u2212": "-", "\u2013": "-"})
+_LOOKALIKES: Final = str.maketrans({"\u00d7": "*", "\u00f7": "/", "\u2212": "-", "\u2013": "-", "\u22c5": "*"})
+# Spellings people and models write for what the walker already does: a currency sign on an
+# amount, "x" between numbers, "17% of 2340", "mod", "ln", a trailing "=" or "?".
+_CURRENCY: Final = re.compile(r"[$€£¥]")
+_TIMES_X: Final = re.compile(r"(?<=[\d)])\s+[xX]\s+(?=[\d(.])")
+_PERCENT_OF: Final = re.compile(r"(\d)\s*%\s*of\s+", re.IGNORECASE)
+_WORD_OPERATORS: Final = ((re.compile(r"\bmod\b", re.IGNORECASE), "%"), (re.compile(r"\bln\s*\("), "log("))
+_TRAILING: Final = re.compile(r"\s*[=?]+\s*$")
+VALID_FORMS: Final = (
+    "use numbers, + - * / % ** ( ), 17%, pi, e, sqrt, log, exp, round, min, max; e.g. '(1234 + 5678) * 3'"
+)
 _ALLOWED_CHARS: Final = re.compile(r"[0-9A-Za-z+\-*/%^()., \t]*")
 _THOUSANDS: Final = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?=[^\w,]|$)")
 # A letter glued to a number ("2pi", "1if") is never valid arithmetic, and Python's tokenizer
@@ -155,6 +165,7 @@ FUNCTIONS: Final[dict[str, tuple[Callable[..., Number], int, int]]] = {
     "max": (_max, 1, 20),
     "floor": (math.floor, 1, 1),
     "ceil": (math.ceil, 1, 1),
+    "pow": (_power, 2, 2),
 }
 
 
@@ -192,10 +203,13 @@ def _strip_thousands(text: str) -> str:
 
 def normalize(expression: str) -> str:
     """Rewrite the friendly notations (thousands commas, 17%, ^, ×) into Python syntax."""
-    text = expression.translate(_LOOKALIKES).strip()
+    text = _TRAILING.sub("", _CURRENCY.sub("", expression.translate(_LOOKALIKES))).strip()
+    text = _PERCENT_OF.sub(r"\1% * ", _TIMES_X.sub(" * ", text))
+    for pattern, replacement in _WORD_OPERATORS:
+        text = pattern.sub(replacement, text)
     if not _ALLOWED_CHARS.fullmatch(text):
         bad = next(ch for ch in text if not _ALLOWED_CHARS.fullmatch(ch))
-        raise ToolInputError(f"unsupported character {bad!r} in expression")
+        raise ToolInputError(f"unsupported character {bad!r} in expression; {VALID_FORMS}")
     if glued := _GLUED_LETTER.search(text):
         raise ToolInputError(f"a letter follows a number in {glued.group(0)!r}; write 2*pi, not 2pi")
     text = _strip_thousands(text)
@@ -256,7 +270,7 @@ def _evaluate(node: ast.AST) -> Number:
     if isinstance(node, ast.Name):
         if node.id in CONSTANTS:
             return CONSTANTS[node.id]
-        raise ToolInputError(f"unknown name {node.id!r}; only pi and e are defined")
+        raise ToolInputError(f"unknown name {node.id!r}: no variables, units or words; {VALID_FORMS}")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
         operand = _evaluate(node.operand)
         return _checked(-operand if isinstance(node.op, ast.USub) else +operand)
@@ -283,7 +297,7 @@ def evaluate(expression: str) -> Number:
     try:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ToolInputError("could not parse the expression") from None
+        raise ToolInputError(f"could not parse the expression; {VALID_FORMS}") from None
     _check_shape(tree)
     return _evaluate(tree)
 
@@ -300,5 +314,5 @@ calculator = CheckedTool.from_function(
         "Use it for any arithmetic instead of computing in your head."
     ),
     args_schema=CalculatorArgs,
-    metadata={"version": "1", "ttl": 86400},
+    metadata={"version": "2", "ttl": 86400},
 )

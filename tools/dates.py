@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from tools.checked_tool import CheckedTool
 from tools.errors import ToolInputError
@@ -32,9 +32,24 @@ MONTHS: Final[dict[str, int]] = {
     "sept": 9,
 }
 
-_ISO: Final = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_ISO: Final = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?", re.ASCII)
+# Month first, as US writers put it (3/14/2026); a first number above 12 can only be a day (14/3/2026).
+_NUMERIC: Final = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+_LEADING_WEEKDAY: Final = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE | re.ASCII)
 _MONTH_FIRST: Final = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE | re.ASCII)
-_DAY_FIRST: Final = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})", re.IGNORECASE | re.ASCII)
+_DAY_FIRST: Final = re.compile(
+    r"(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]+)\.?,?\s+(\d{4})", re.IGNORECASE | re.ASCII
+)
+# Operation names models write for the three operations; "subtract_days" also negates `days`.
+OPERATION_ALIASES: Final[dict[str, str]] = {
+    **dict.fromkeys(["day_of_week", "dayofweek", "weekday_of", "get_weekday", "day_of_the_week", "what_day"],
+                    "weekday"),
+    **dict.fromkeys(["days_between", "between", "diff", "date_difference", "difference_in_days", "days_until",
+                     "count_days", "subtract_dates", "days_since", "date_diff"], "difference"),
+    **dict.fromkeys(["add", "add_day", "adddays", "plus_days", "offset", "add_date", "date_add", "days_after",
+                     "add_days_to_date"], "add_days"),
+}
+SUBTRACT_OPERATIONS: Final = ("subtract_days", "minus_days", "days_before", "subtract_day")
 
 
 class DateCalculatorArgs(BaseModel):
@@ -57,6 +72,19 @@ class DateCalculatorArgs(BaseModel):
         default=None,
         description=f"Number of days to add, may be negative (|days| <= {MAX_DAYS}); required for 'add_days'",
     )
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _operation_alias(cls, data: Any) -> Any:
+        """Read the operation names models write ('days_between', 'day_of_week', 'subtract_days')."""
+        if not isinstance(data, dict) or not isinstance(data.get("operation"), str):
+            return data
+        op = "_".join(data["operation"].strip().lower().replace("-", " ").split())
+        if op in SUBTRACT_OPERATIONS:
+            days = data.get("days")
+            return {**data, "operation": "add_days", "days": -days if isinstance(days, int) else days}
+        return {**data, "operation": OPERATION_ALIASES.get(op, op)}
 
 
 def today() -> dt.date:
@@ -89,13 +117,24 @@ def parse_date(text: str) -> dt.date:
     if match := _ISO.fullmatch(cleaned):
         year, month, day = match.groups()
         return _build(year, int(month), day, cleaned)
+    if match := _NUMERIC.fullmatch(cleaned):
+        first, second, year = match.groups()
+        month, day = (int(second), first) if int(first) > 12 else (int(first), second)
+        return _build(year, month, day, cleaned)
+    # "Saturday, March 14, 2026", "14-Mar-2026": the weekday and the dashes carry nothing more.
+    cleaned = _LEADING_WEEKDAY.sub("", cleaned, count=1)
+    if re.search(r"[A-Za-z]", cleaned):
+        cleaned = cleaned.replace("-", " ")
     if match := _MONTH_FIRST.fullmatch(cleaned):
         month_name, day, year = match.groups()
         return _build(year, MONTHS.get(month_name.lower()), day, cleaned)
     if match := _DAY_FIRST.fullmatch(cleaned):
         day, month_name, year = match.groups()
         return _build(year, MONTHS.get(month_name.lower()), day, cleaned)
-    raise ToolInputError(f"unrecognised date {text!r}; use YYYY-MM-DD, 'March 14, 2026' or 'today'")
+    raise ToolInputError(
+        f"unrecognised date {text!r}; write YYYY-MM-DD (2026-03-14), 'March 14, 2026', '14 March 2026', "
+        "3/14/2026 or 'today'"
+    )
 
 
 def calculate_date(
@@ -142,5 +181,5 @@ date_calculator = CheckedTool.from_function(
         "dates, or the date a number of days before/after another. Returns JSON."
     ),
     args_schema=DateCalculatorArgs,
-    metadata={"version": "1", "ttl": 86400},
+    metadata={"version": "2", "ttl": 86400},
 )

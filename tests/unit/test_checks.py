@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent_types.state import ToolResult
-from nodes.checks import number_matches, primary_result, verify
+from agent_types.state import ToolResult, merge_results
+from nodes.checks import call_problem, is_raw, number_matches, primary_result, stated_expression, verify
 
 
 def result(name: str, args: dict[str, Any], output: Any = None, error: str | None = None) -> ToolResult:
@@ -126,3 +126,121 @@ def test_a_record_whose_result_is_a_sentence_is_free_text() -> None:
 def test_no_tool_results_means_nothing_to_check() -> None:
     checked = verify([], "Hello! How can I help?")
     assert not checked.checks and not checked.free_text
+
+
+# The call check: arguments against the question (nodes/checks.call_problem).
+
+
+@pytest.mark.parametrize(
+    ("question", "expression", "flagged"),
+    [
+        ("What is (1234 + 5678) * 3?", "1234 + 5678 * 3", True),
+        ("What is (1234 + 5678) * 3?", "(1234 + 5678) * 3", False),
+        ("What is (1234 + 5678) * 3?", "6912 * 3", True),  # arithmetic done in the head: the tool is for that
+        ("What is 17% of 2,340?", "0.17 * 2340", False),
+        ("What is 17% of 2,340?", "0.17 * 2430", True),  # a figure the question does not state
+        ("Invest $10,000 at 4.5% for 8 years: the balance?", "10000 * (1 + 0.045) ** 8", False),
+        ("How many km is 26.2 miles?", "26.2 * 1.609344", False),  # a known conversion factor
+        ("What is the area of a circle with radius 4.5?", "3.14159 * 4.5 ** 2", False),
+        ("How many days between 2026-01-05 and 2026-03-01?", "55", True),  # a figure worked out in the head
+        ("A Tern drives 16 hours a day for 30 days; how many hours?", "16 * 30", False),
+        ("What would 6 arms cost after the discount?", "6 * 1000 * 0.95", True),  # a price and a discount made up
+    ],
+)
+def test_calculator_arguments_against_the_question(question: str, expression: str, flagged: bool) -> None:
+    call = result("calculator", {"expression": expression}, "1")
+    assert (call_problem(call, question, question) is not None) is flagged
+
+
+def test_dates_and_phone_numbers_are_not_expressions() -> None:
+    assert stated_expression("How many days between 2026-01-05 and 2026-03-01?") is None
+    assert stated_expression("Is 3/14/2026 a Saturday?") is None
+    assert stated_expression("Call +31 40 555 0142") is None
+    assert stated_expression("Evaluate (15.5 + 22.75) * 3 - 8.") == "(15.5 + 22.75) * 3 - 8"
+
+
+def test_the_regrouped_expression_problem_gives_the_call_to_make() -> None:
+    call = result("calculator", {"expression": "1234 + 5678 * 3"}, "18268")
+    problem = call_problem(call, "What is (1234 + 5678) * 3?", "What is (1234 + 5678) * 3?")
+    assert problem is not None and 'call calculator again with {"expression": "(1234 + 5678) * 3"}' in problem
+
+
+@pytest.mark.parametrize(
+    ("question", "args", "flagged"),
+    [
+        ("How many km are 10 nautical miles?", {"value": 10, "from_unit": "mile", "to_unit": "km"}, True),
+        ("How many km are 10 nautical miles?", {"value": 10, "from_unit": "nautical_mile", "to_unit": "km"}, False),
+        ("How many km is 26.2 miles?", {"value": 26.2, "from_unit": "mile", "to_unit": "km"}, False),
+        ("How many km is 26.2 miles?", {"value": 62.2, "from_unit": "mile", "to_unit": "km"}, True),
+        ("What is the Condor's payload in pounds?", {"value": 100, "from_unit": "kg", "to_unit": "lb"}, True),
+        ("How many km is half a mile?", {"value": 0.5, "from_unit": "mile", "to_unit": "km"}, False),
+        ("How many joules in a kilowatt-hour?", {"value": 1, "from_unit": "kWh", "to_unit": "J"}, False),
+        ("How many ml in 16 US fl oz?", {"value": 16, "from_unit": "ounce", "to_unit": "gram"}, True),
+        ("Convert 3 tonnes to pounds", {"value": 3, "from_unit": "ton", "to_unit": "lb"}, True),
+        ("Convert 3 tonnes to pounds", {"value": 3, "from_unit": "tonne", "to_unit": "lb"}, False),
+    ],
+)
+def test_unit_arguments_against_the_question(question: str, args: dict[str, Any], flagged: bool) -> None:
+    assert (call_problem(result("convert_units", args, "{}"), question, question) is not None) is flagged
+
+
+@pytest.mark.parametrize(
+    ("question", "args", "flagged"),
+    [
+        ("How many days are there between 2026-01-05 and 2026-03-01?",
+         {"operation": "add_days", "date": "2026-01-05", "days": 55}, True),
+        ("How many days are there between 2026-01-05 and 2026-03-01?",
+         {"operation": "difference", "date": "2026-01-05", "end_date": "2026-03-01"}, False),
+        ("What date is 90 days after 2026-01-01?", {"operation": "add_days", "date": "2026-01-01", "days": 90}, False),
+        ("What date is 90 days after 2026-01-01?",
+         {"operation": "difference", "date": "2026-01-01", "end_date": "2026-04-01"}, True),
+        ("What date is 90 days after 2026-01-01?", {"operation": "add_days", "date": "2026-10-01", "days": 90}, True),
+        ("What weekday is March 14, 2026?", {"operation": "weekday", "date": "2026-03-14"}, False),
+        ("What date is 6 weeks after 2026-01-01?", {"operation": "add_days", "date": "2026-01-01", "days": 42}, False),
+        ("What weekday is Christmas 2026?", {"operation": "weekday", "date": "2026-12-25"}, False),  # no date written
+    ],
+)
+def test_date_arguments_against_the_question(question: str, args: dict[str, Any], flagged: bool) -> None:
+    assert (call_problem(result("date_calculator", args, "{}"), question, question) is not None) is flagged
+
+
+@pytest.mark.parametrize(
+    ("draft", "raw"),
+    [
+        ("ERROR: unknown unit 'degree_fahrenheit'", True),
+        ("unknown unit 'degree_fahrenheit'", True),
+        ('The draft must state the result of date_calculator({"date": "2026-01-05"})', True),
+        ("Error code E-31 means controller communication timeout.", False),
+        ("I could not convert the temperature: the unit was not recognised.", False),
+        ("72 °F is about 22.2 °C.", False),
+    ],
+)
+def test_a_raw_error_or_instruction_is_never_an_answer(draft: str, raw: bool) -> None:
+    assert is_raw(draft) is raw
+
+
+def test_a_raw_error_draft_does_not_count_as_admitting_the_failure() -> None:
+    failed = result("convert_units", {"value": 72, "from_unit": "degree_x", "to_unit": "degC"},
+                    error="unknown unit 'degree_x'")  # fmt: skip
+    assert verify([failed], "ERROR: unknown unit 'degree_x'").failed
+    assert not verify([failed], "I could not convert that: the unit 'degree_x' is unknown.").failed
+
+
+def test_a_retried_failure_that_a_later_call_replaced_needs_no_apology() -> None:
+    failed = {**result("calculator", {"expression": "1234 + 5678 * 3"}, error="arguments do not match"),
+              "retried": True}  # fmt: skip
+    fixed = {**result("calculator", {"expression": "(1234 + 5678) * 3"}, "20736"), "call_id": "c2"}
+    assert not verify([failed, fixed], "(1234 + 5678) * 3 is 20736.").failed  # type: ignore[list-item]
+
+
+def test_a_figure_rounded_half_up_matches() -> None:
+    assert number_matches(391.265, "391.27") and number_matches(391.265, "391.26")
+    assert not number_matches(391.265, "391.28")
+
+
+def test_merge_results_replaces_by_call_id_and_none_resets() -> None:
+    a, b = {"call_id": "a", "output": "1"}, {"call_id": "b", "output": "2"}
+    assert merge_results([a, b], [{"call_id": "a", "output": None, "error": "x"}]) == [
+        {"call_id": "a", "output": None, "error": "x"}, b]  # fmt: skip
+    assert merge_results([a], [b]) == [a, b]
+    assert merge_results([a, b], None) == []

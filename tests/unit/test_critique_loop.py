@@ -95,14 +95,15 @@ def test_a_refined_draft_that_drops_a_figure_from_a_passage_is_dropped(monkeypat
     draft = "Hardware can be returned within 30 days, or 45 with a receipt."
     lm = scripted(draft, refined="Hardware can be returned.")
     out = run(monkeypatch, lm, fn=passage)
-    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    # 45 is in no passage: the selector is asked first whether a step is missing (it makes no call).
+    assert lm.roles() == ["selector", "synthesizer", "selector", "refiner"]
     assert out["refine_kept"] is False and out["answer"] == draft
 
 
 def test_a_made_up_figure_in_a_passage_answer_is_refined_without_a_critic(monkeypatch: Any) -> None:
     lm = scripted("Hardware can be returned within 45 days.", refined="Hardware can be returned within 30 days.")
     out = run(monkeypatch, lm, fn=passage)
-    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    assert lm.roles() == ["selector", "synthesizer", "selector", "refiner"]
     assert out["refine_kept"] is True and out["answer"] == "Hardware can be returned within 30 days."
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from agent_types.context import Context
 from graphs.agent import build_graph
 from testkit.inputs import record, user_input
-from testkit.scripted_lm import ScriptedLM
+from testkit.scripted_lm import ScriptedLM, default_script
 
 
 class TextArgs(BaseModel):
@@ -80,7 +80,12 @@ def test_invalid_arguments_are_rejected_not_executed(scripted_lm: ScriptedLM) ->
     out = ask(graph, 'echo{"text": 5, "extra": 1}')
     assert calls == []
     assert out["rejected_calls"] and out["rejected_calls"][0]["name"] == "echo"
-    assert "not run" in scripted_lm.calls[1][1]["tool_results"]
+    # The refused call went back to the selector once (it made no other call); the scripted draft
+    # echoes the raw error, so the checks send it to the refiner, and the answer says it in words.
+    assert scripted_lm.roles() == ["selector", "selector", "synthesizer", "refiner"]
+    assert "not run" in scripted_lm.calls[1][1]["gathered"]
+    assert "not run" in scripted_lm.calls[2][1]["tool_results"]
+    assert out["answer"].startswith("I could not run echo: invalid arguments") and "ERROR" not in out["answer"]
 
 
 def test_tool_error_is_recorded_and_answered(scripted_lm: ScriptedLM) -> None:
@@ -108,10 +113,33 @@ def test_refine_loop_is_bounded(scripted_lm: ScriptedLM) -> None:
 
 
 def test_need_more_info_goes_back_to_select_and_is_bounded(scripted_lm: ScriptedLM) -> None:
+    def script(role: str, fields: dict[str, str]) -> dict[str, Any]:
+        if role == "selector":  # a new call every round
+            text = f"hi{fields.get('gathered', '').count('->')}"
+            return {"reasoning": "", "tool_calls": {"tool_calls": [{"name": "echo", "args": {"text": text}}]}}
+        return default_script(role, fields)
+
+    scripted_lm.script = script
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    out = ask(graph, "echo #more please", max_tool_rounds=3, max_refinements=0)
+    assert scripted_lm.roles() == ["selector", "synthesizer", "critic"] * 3
+    assert out["rounds"] == 3
+
+
+def test_need_more_info_with_no_further_call_goes_to_the_refiner_not_a_new_draft(scripted_lm: ScriptedLM) -> None:
+    graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
+    out = ask(graph, 'echo{"text": "hi"} #more please', max_tool_rounds=3, max_refinements=1)
+    # The scripted selector makes no call once results are gathered: the draft is refined, not
+    # redrafted; the critic asks for more again, the selector still has nothing, and the bound ends it.
+    assert scripted_lm.roles() == ["selector", "synthesizer", "critic", "selector", "refiner", "critic", "selector"]
+    assert out["rounds"] == 3 and out["refinements"] == 1
+
+
+def test_need_more_info_with_no_further_call_and_no_refinement_left_finalizes(scripted_lm: ScriptedLM) -> None:
     graph = build_graph([make_tool("echo", lambda text: text)], cache=InMemoryCache())
     out = ask(graph, 'echo{"text": "hi"} #more please', max_tool_rounds=3, max_refinements=0)
-    assert scripted_lm.roles().count("selector") == 3
-    assert out["rounds"] == 3
+    assert scripted_lm.roles() == ["selector", "synthesizer", "critic", "selector"]
+    assert out["answer"].startswith("Scripted answer.")
 
 
 def test_critique_off_skips_the_critic(scripted_lm: ScriptedLM) -> None:

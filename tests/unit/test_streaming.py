@@ -44,6 +44,7 @@ def test_answer_tokens_come_between_tools_and_the_synthesize_update(scripted_lm:
     chunks = events(graph, 'echo{"text": "hi"} #refine', max_refinements=1)
     assert dedupe(labels(chunks)) == [
         "update:intake", "tools_selected", "update:select", "tool_started", "tool_finished", "update:run_echo",
+        "update:check_calls",
         "answer_token:synthesize", "update:synthesize", "critique", "update:critique",
         "answer_token:refine", "refine", "update:refine", "critique", "update:critique", "update:finalize",
     ]  # fmt: skip

@@ -156,7 +156,7 @@ def test_huge_power_is_refused_quickly() -> None:
 
 def test_metadata() -> None:
     assert calculator.name == "calculator"
-    assert calculator.metadata == {"version": "1", "ttl": 86400}
+    assert calculator.metadata == {"version": "2", "ttl": 86400}
 
 
 EXPRESSION_ALPHABET = "0123456789+-*/%^()., eEpisqrtlogmaxinfloorceil\u00d7"
@@ -177,3 +177,17 @@ def test_arbitrary_text_only_ever_raises_tool_input_error(text: str) -> None:
             assert len(result) <= 320
     assert time.perf_counter() - start < 0.5
     assert not caught, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [("$1,284 / 6", "214"), ("3 x 4", "12"), ("17% of 2,340", "397.8"), ("10 mod 3", "1"), ("pow(2, 20)", "1048576"),
+     ("(1234 + 5678) * 3 =", "20736"), ("0x10 + 1", "17")],
+)
+def test_spellings_people_write(expression: str, expected: str) -> None:
+    assert calculator.invoke({"expression": expression}) == expected
+
+
+def test_an_unknown_name_names_the_valid_forms() -> None:
+    with pytest.raises(ToolInputError, match=r"no variables, units or words; use numbers"):
+        calculator.invoke({"expression": "2 * x"})

@@ -58,7 +58,7 @@ def test_is_time_dependent() -> None:
         {"operation": "weekday", "date": "2026-13-01"},
         {"operation": "weekday", "date": "0000-01-01"},
         {"operation": "weekday", "date": "Smarch 3, 2026"},
-        {"operation": "weekday", "date": "14/03/2026"},
+        {"operation": "weekday", "date": "03/14/26"},
         {"operation": "weekday", "date": "\uff12\uff10\uff12\uff16-03-14"},
         {"operation": "weekday", "date": "2026-03-14\x00"},
         {"operation": "weekday", "date": "9" * 1000},
@@ -82,4 +82,32 @@ def test_bad_input_raises_tool_input_error(args: dict) -> None:
 
 def test_metadata() -> None:
     assert date_calculator.name == "date_calculator"
-    assert date_calculator.metadata == {"version": "1", "ttl": 86400}
+    assert date_calculator.metadata == {"version": "2", "ttl": 86400}
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2026-03-14", "2026/03/14", "3/14/2026", "14/3/2026", "Saturday, March 14, 2026", "14-Mar-2026",
+     "March 14th, 2026", "14th of March 2026", "2026-03-14T10:00", "Mar. 14 2026"],
+)
+def test_dates_as_people_write_them(written: str) -> None:
+    assert json.loads(date_calculator.invoke({"operation": "weekday", "date": written}))["date"] == "2026-03-14"
+
+
+@pytest.mark.parametrize(
+    ("operation", "extra", "expected"),
+    [
+        ("days_between", {"end_date": "2026-03-01"}, {"days": 59}),
+        ("Day of Week", {}, {"weekday": "Thursday"}),
+        ("subtract_days", {"days": 10}, {"result": "2025-12-22"}),
+        ("add", {"days": 10}, {"result": "2026-01-11"}),
+    ],
+)
+def test_operation_names_models_write(operation: str, extra: dict, expected: dict) -> None:
+    out = json.loads(date_calculator.invoke({"operation": operation, "date": "2026-01-01", **extra}))
+    assert {k: out[k] for k in expected} == expected
+
+
+def test_an_unreadable_date_names_the_valid_forms() -> None:
+    with pytest.raises(ToolInputError, match=r"write YYYY-MM-DD \(2026-03-14\), 'March 14, 2026'"):
+        date_calculator.invoke({"operation": "weekday", "date": "the 14th"})

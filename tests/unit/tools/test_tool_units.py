@@ -3,7 +3,7 @@ import json
 import pytest
 
 from tools.errors import ToolInputError
-from tools.units import convert, convert_units
+from tools.units import convert, convert_units, parse_unit
 
 
 def run(value: object, from_unit: str, to_unit: str) -> dict:
@@ -90,4 +90,43 @@ def test_direct_call_rejects_bools_and_non_finite() -> None:
 
 def test_metadata() -> None:
     assert convert_units.name == "convert_units"
-    assert convert_units.metadata == {"version": "1", "ttl": 86400}
+    assert convert_units.metadata == {"version": "2", "ttl": 86400}
+
+
+@pytest.mark.parametrize(
+    ("value", "source", "target", "expected"),
+    [
+        (72, "degree_fahrenheit", "degree_celsius", 22.2222),
+        (72, "°F", "C", 22.2222),
+        (72, "degrees Fahrenheit", "Celsius", 22.2222),
+        (72, "DegF", "degc", 22.2222),
+        (12, "nautical miles", "km", 22.224),
+        (12, "Nautical_Miles", "kilometer", 22.224),
+        (16, "US fl oz", "ml", 473.176),
+        (3, "imperial gallons", "litres", 13.6383),
+        (100, "km per hour", "mph", 62.1371),
+        (1, "KM", "mile", 0.621371),
+        (1, "Kilometer", "mile", 0.621371),
+        (2, "square feet", "m2", 0.185806),
+    ],
+)
+def test_units_as_people_write_them(value: float, source: str, target: str, expected: float) -> None:
+    out = json.loads(convert_units.invoke({"value": value, "from_unit": source, "to_unit": target}))
+    assert out["value"] == expected
+
+
+def test_nautical_miles_are_not_statute_miles() -> None:
+    nautical = json.loads(convert_units.invoke({"value": 1, "from_unit": "nautical miles", "to_unit": "mile"}))
+    assert nautical["value"] == 1.15078
+
+
+def test_case_is_folded_only_for_a_whole_name() -> None:
+    # "km/h" stays kilometres per hour (pint's case-insensitive reading is kilomolar per hour), and
+    # "MW" stays a megawatt.
+    assert str(parse_unit("km/h")) == "kilometer / hour"
+    assert str(parse_unit("MW")) == "megawatt"
+
+
+def test_an_unknown_unit_names_the_closest_valid_forms() -> None:
+    with pytest.raises(ToolInputError, match=r"unknown unit 'degre_farenheit'; did you mean 'degF'\? valid forms"):
+        convert_units.invoke({"value": 1, "from_unit": "degre_farenheit", "to_unit": "degC"})

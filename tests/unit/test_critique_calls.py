@@ -1,0 +1,190 @@
+"""The critique loop's routing for failed calls, mismatched calls and missing steps, and the
+finalize guard, with the shipped tools and a scripted LM (every decision deterministic)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langgraph.cache.memory import InMemoryCache
+
+from agent_types.context import Context
+from graphs.agent import build_graph
+from testkit.inputs import user_input
+from testkit.scripted_lm import ScriptedLM, default_script
+from tools import TOOLS
+
+Call = dict[str, Any]
+
+
+def scripted(
+    select: Callable[[str], list[Call]],
+    synth: Callable[[str], str],
+    refined: str | None = None,
+) -> ScriptedLM:
+    """A selector whose calls depend on the gathered results, and a synthesizer on the tool results."""
+
+    def script(role: str, fields: dict[str, str]) -> dict[str, Any]:
+        if role == "selector":
+            return {"reasoning": "", "tool_calls": {"tool_calls": select(fields.get("gathered", ""))}}
+        if role == "synthesizer":
+            return {"answer": synth(fields.get("tool_results", ""))}
+        if role == "refiner":
+            return {"answer": refined if refined is not None else fields["draft"]}
+        return default_script(role, fields)
+
+    return ScriptedLM(script)
+
+
+def run(monkeypatch: pytest.MonkeyPatch, lm: ScriptedLM, question: str, **ctx: Any) -> dict[str, Any]:
+    monkeypatch.setattr("nodes.roles.lm_at", lambda endpoint, settings=None, max_tokens=None: lm)
+    out: dict[str, Any] = build_graph(TOOLS, cache=InMemoryCache()).invoke(user_input(question), context=Context(**ctx))
+    return out
+
+
+def calc(expression: str) -> Call:
+    return {"name": "calculator", "args": {"expression": expression}}
+
+
+def convert(value: float, source: str, target: str) -> Call:
+    return {"name": "convert_units", "args": {"value": value, "from_unit": source, "to_unit": target}}
+
+
+def last_line(results: str) -> str:
+    """The output of the last call in the synthesizer's tool results."""
+    return [line for line in results.splitlines() if " -> " in line][-1].split(" -> ", 1)[1]
+
+
+# A failed call gets a second try.
+
+
+def test_a_tool_error_goes_back_to_select_with_the_error_and_the_corrected_call_answers(monkeypatch) -> None:
+    def select(gathered: str) -> list[Call]:
+        if not gathered:
+            return [convert(72, "degree_fahrenheight", "degree_celsius")]
+        assert "ERROR: unknown unit 'degree_fahrenheight'" in gathered and "'degF'" in gathered
+        return [convert(72, "degF", "degC")]
+
+    lm = scripted(select, lambda results: f"72 °F is {json.loads(last_line(results))['value']} °C.")
+    out = run(monkeypatch, lm, "Convert 72 degrees Fahrenheit to Celsius.")
+    assert lm.roles() == ["selector", "selector", "synthesizer"]  # no draft before the correction
+    assert out["answer"] == "72 °F is 22.2222 °C."
+    assert out["verdict"] == "accept" and out["results"][0]["retried"] is True
+
+
+def test_a_failed_call_is_not_retried_beyond_max_tool_rounds(monkeypatch) -> None:
+    lm = scripted(lambda gathered: [convert(72, "degree_fahrenheight", "degC")], lambda results: "ERROR: " + results)
+    out = run(monkeypatch, lm, "Convert 72 degrees Fahrenheit to Celsius.", max_tool_rounds=1, max_refinements=0)
+    assert lm.roles() == ["selector", "synthesizer"]
+    # Every try failed and the draft was the raw error: the answer says in words what failed and why.
+    assert out["answer"].startswith("I could not convert 72 degree_fahrenheight to degC: unknown unit")
+    assert "ERROR" not in out["answer"] and "did you mean" not in out["answer"]
+
+
+def test_with_the_loop_off_a_failed_call_goes_straight_to_the_draft(monkeypatch) -> None:
+    lm = scripted(lambda gathered: [convert(72, "degree_fahrenheight", "degC")], lambda results: "It failed.")
+    out = run(monkeypatch, lm, "Convert 72 degrees Fahrenheit to Celsius.", critique=False)
+    assert lm.roles() == ["selector", "synthesizer"]
+    assert out["answer"] == "It failed." and "retried" not in out["results"][0]
+
+
+def test_a_refused_call_goes_back_to_select_with_the_valid_tool_names(monkeypatch) -> None:
+    def select(gathered: str) -> list[Call]:
+        if not gathered:
+            return [{"name": "search_inventory", "args": {"sku": "NW-ARM-200"}}]
+        assert "unknown tool 'search_inventory'; the tools are calculator, convert_units" in gathered
+        return [calc("12 * 3")]
+
+    lm = scripted(select, lambda results: f"That is {last_line(results)}.")
+    out = run(monkeypatch, lm, "What is 12 * 3?")
+    assert lm.roles() == ["selector", "selector", "synthesizer"]
+    # The refused call was replaced by one that worked: the checks ask for no apology.
+    assert out["answer"] == "That is 36." and out["verdict"] == "accept"
+
+
+# Arguments checked against the question.
+
+
+def test_a_call_that_regroups_the_questions_expression_is_corrected_before_any_draft(monkeypatch) -> None:
+    def select(gathered: str) -> list[Call]:
+        if not gathered:
+            return [calc("1234 + 5678 * 3")]
+        assert 'call calculator again with {"expression": "(1234 + 5678) * 3"}' in gathered
+        return [calc("(1234 + 5678) * 3")]
+
+    lm = scripted(select, lambda results: f"(1234 + 5678) * 3 = {last_line(results)}.")
+    out = run(monkeypatch, lm, "What is (1234 + 5678) * 3?")
+    assert lm.roles() == ["selector", "selector", "synthesizer"]
+    assert "ERROR: arguments do not match the question" in lm.calls[2][1]["tool_results"]
+    assert out["answer"] == "(1234 + 5678) * 3 = 20736." and out["verdict"] == "accept"
+
+
+def test_a_mismatched_call_the_selector_does_not_replace_keeps_its_output(monkeypatch) -> None:
+    lm = scripted(lambda gathered: [] if gathered else [calc("1234 + 5678 * 3")],
+                  lambda results: f"The result is {last_line(results)}.")  # fmt: skip
+    out = run(monkeypatch, lm, "What is (1234 + 5678) * 3?")
+    # The check may be wrong; with no other call, the set-aside output is put back and answered.
+    assert lm.roles() == ["selector", "selector", "synthesizer"]
+    assert out["results"][0]["output"] == "18268" and out["results"][0]["error"] is None
+    assert out["answer"] == "The result is 18268."
+
+
+def test_nautical_miles_converted_as_statute_miles_go_back_to_select(monkeypatch) -> None:
+    def select(gathered: str) -> list[Call]:
+        return [convert(10, "nautical miles", "km")] if gathered else [convert(10, "mile", "km")]
+
+    lm = scripted(select, lambda results: f"10 nautical miles is {json.loads(last_line(results))['value']} km.")
+    out = run(monkeypatch, lm, "How many km are 10 nautical miles?")
+    assert "the question says nautical mile" in lm.calls[1][1]["gathered"]
+    assert out["answer"] == "10 nautical miles is 18.52 km."
+
+
+def test_a_days_between_question_answered_with_add_days_is_sent_back(monkeypatch) -> None:
+    wrong = {"name": "date_calculator", "args": {"operation": "add_days", "date": "2026-01-05", "days": 55}}
+    right = {"name": "date_calculator",
+             "args": {"operation": "difference", "date": "2026-01-05", "end_date": "2026-03-01"}}  # fmt: skip
+    lm = scripted(lambda gathered: [right] if gathered else [wrong],
+                  lambda results: f"There are {json.loads(last_line(results))['days']} days between them.")  # fmt: skip
+    out = run(monkeypatch, lm, "How many days are there between 2026-01-05 and 2026-03-01?")
+    assert "operation 'difference'" in lm.calls[1][1]["gathered"]
+    assert out["answer"] == "There are 55 days between them." and out["verdict"] == "accept"
+
+
+# A missing step becomes another tool round.
+
+
+def test_a_figure_computed_from_a_passage_by_the_model_becomes_a_calculator_round(monkeypatch) -> None:
+    search = {"name": "search_knowledge", "args": {"query": "hotel cap per night Seattle"}}
+
+    def select(gathered: str) -> list[Call]:
+        if not gathered:
+            return [search]
+        assert "$300" in gathered  # the passage is in view
+        return [calc("300 * 3")] if "calculator" not in gathered else []
+
+    drafts = iter(["Three nights in Seattle: up to $950.", "Three nights in Seattle: up to $900."])
+    lm = scripted(select, lambda results: next(drafts))
+    out = run(monkeypatch, lm, "What is the maximum hotel reimbursement for 3 nights in Seattle, in dollars?")
+    assert lm.roles() == ["selector", "synthesizer", "selector", "synthesizer"]  # no refiner
+    assert out["answer"] == "Three nights in Seattle: up to $900." and out["verdict"] == "accept"
+
+
+# Never a raw tool error or a check's instruction as the answer.
+
+
+def test_a_refined_draft_that_is_the_checks_instruction_is_never_kept(monkeypatch) -> None:
+    lm = scripted(lambda gathered: [] if gathered else [calc("0.17 * 2340")], lambda results: "It is 379.8.",
+                  refined="The draft must state the result of calculator({...}): result = 397.8.")  # fmt: skip
+    out = run(monkeypatch, lm, "What is 17% of 2,340?")
+    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    assert out["refine_kept"] is False and "draft" not in out["answer"].lower()
+
+
+def test_a_call_refused_in_both_rounds_is_said_once(monkeypatch) -> None:
+    lm = scripted(lambda gathered: [{"name": "search_inventory", "args": {"sku": "NW-ARM-200"}}],
+                  lambda results: "ERROR: not run")  # fmt: skip
+    out = run(monkeypatch, lm, "How many NW-ARM-200 arms are in stock?", max_refinements=0)
+    assert lm.roles() == ["selector", "selector", "synthesizer"]
+    assert out["answer"].count("I could not run search_inventory: unknown tool 'search_inventory'.") == 1
