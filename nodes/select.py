@@ -1,4 +1,4 @@
-"""The tool-selector node: a compiled DSPy ChainOfThought proposes validated tool calls."""
+"""The tool-selector node: the compiled DSPy selector proposes validated tool calls."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from agent_types.context import Context
 from agent_types.state import AgentState, ToolCall
 from dspy_programs.tool_specs import to_specs
-from nodes.prompting import earlier_turns, format_conversation, format_results
+from nodes.prompting import conversation_turns, earlier_turns, format_results, turns_text
 from nodes.roles import bind
 from runtime.grants import sign
 from runtime.identity import permitted_tools, user_id
@@ -61,14 +61,14 @@ def make_select(tools: Sequence[BaseTool]) -> SelectNode:
 async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Context) -> dict[str, Any]:
     specs = to_specs(offered_tools(tools, ctx))
     selector = await bind("selector", ctx)
-    conversation = format_conversation(earlier_turns(state.get("messages", [])), selector.conversation_budget)
+    turns = conversation_turns(earlier_turns(state.get("messages", [])), selector.conversation_budget)
     meter = UsageMeter("select")
     pred = await selector.run(
         meter,
         question=state["question"],
         tools=specs,
-        conversation=conversation,
-        gathered=format_results(state.get("results", [])),
+        conversation=turns,
+        tool_results=format_results(state.get("results", [])),
     )
     already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("results", [])}
     offered = {t.name for t in offered_tools(tools, ctx)}
@@ -81,7 +81,7 @@ async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Contex
     rejected = [{"name": r.name, "args": r.args, "reason": r.reason} for r in pred.rejected]
     get_stream_writer()({"event": "tools_selected", "calls": calls, "rejected": rejected})
     return {
-        "conversation": conversation,
+        "conversation": turns_text(turns),
         "pending_calls": calls,
         "rejected_calls": rejected,
         "rounds": state.get("rounds", 0) + 1,

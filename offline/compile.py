@@ -22,14 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import dspy
 
-from dspy_programs.native_adapter import Constrain, ReplyFormat, decline_meaning
-from dspy_programs.programs import ADAPTERS, ToolSelector
+from dspy_programs.programs import ToolSelector
+from dspy_programs.signatures import decline_meaning
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta
-from offline import calibrate, data, gepa_state
+from offline import data, gepa_state
 from offline.metrics import critique_metric, selection_metric
 from runtime.bootstrap import configure
 from runtime.models import dspy_lm, endpoint
@@ -207,7 +207,6 @@ class Outcome:
     parts: dict[str, Any]
     compile_seconds: float
     compile_calls: int
-    calibration: dict[str, Any] | None = None  # --abstain: the thresholds tried on train rows
 
 
 def compile_one(program_name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -253,12 +252,7 @@ def load_splits(program_name: str, task: Task, args: argparse.Namespace) -> tupl
 
 
 def build_student(program_name: str, slug: str, args: argparse.Namespace) -> dspy.Module:
-    kwargs: dict[str, Any] = {}
-    if program_name == "selector":
-        kwargs = {"adapter": args.adapter, "reasoning": args.reasoning, "direct": not args.no_direct,
-                  "constrain": args.constrain, "demo_mode": args.demo_mode, "prefill": args.prefill,
-                  "reply": args.reply, "example_tools": args.example_tools}  # fmt: skip
-    student = build(program_name, **kwargs)
+    student = build(program_name)
     if args.init_from:  # start from a saved variant (e.g. GEPA's instructions on top of labeled demos)
         student.load(str(Path(args.out) / slug / "variants" / f"{program_name}-{args.init_from}.json"))
     return student
@@ -284,29 +278,11 @@ def optimize_and_score(student: dspy.Module, train: list[dspy.Example], dev: lis
                                   minibatch_full_eval_steps=args.full_eval_steps,
                                   data_aware_proposer=not args.no_data_aware)  # fmt: skip
         compiled = optimizer.compile(student, **compile_kwargs)
-        calibration = calibrate_abstention(compiled, train, lm, args) if args.abstain else None
         compile_seconds = round(time.perf_counter() - started, 1)
         compile_calls = meter.calls
         after = score(compiled, dev, task.metric, lm, args.threads)
         parts["after"] = dict(LAST_PARTS)
-    return Outcome(compiled, before, after, parts, compile_seconds, compile_calls, calibration)
-
-
-def calibrate_abstention(compiled: dspy.Module, train: list[dspy.Example], lm: dspy.LM,
-                         args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
-    """Set the selector's `abstain` threshold from the train rows it does not hold as demos."""
-    if not isinstance(compiled, ToolSelector) or not compiled.direct:
-        raise SystemExit("optimize: --abstain applies to the selector with its answer_directly tool")
-    held = {str(d.get("id")) for _, predictor in compiled.named_predictors() for d in predictor.demos}
-    rows = [ex for ex in train if str(ex.get("id")) not in held][: args.abstain_rows or None]
-    started = time.perf_counter()
-    print(f"[optimize] abstain: measuring {len(rows)} train rows that are not demos", file=sys.stderr, flush=True)
-    threshold, table = calibrate.choose(calibrate.measure(compiled, rows, lm, args.threads))
-    compiled.abstain = threshold
-    print(f"[optimize] abstain: threshold {threshold} (train exact {table[0]['exact_tool_set']} as it is)",
-          file=sys.stderr, flush=True)  # fmt: skip
-    return {"threshold": threshold, "rows": len(rows), "seconds": round(time.perf_counter() - started, 1),
-            "table": table}  # fmt: skip
+    return Outcome(compiled, before, after, parts, compile_seconds, compile_calls)
 
 
 def describe(program_name: str, args: argparse.Namespace, slug: str, train: list[dspy.Example],
@@ -320,8 +296,7 @@ def describe(program_name: str, args: argparse.Namespace, slug: str, train: list
                                                      "train_limit", "dev_limit", "dev_sample", "val_limit",
                                                      "num_candidates",
                                                      "num_trials", "minibatch_size", "full_eval_steps",
-                                                     "max_metric_calls", "tag", "init_from", "abstain", "none_weight",
-                                                     "abstain_rows", "strata")},
+                                                     "max_metric_calls", "tag", "init_from", "none_weight", "strata")},
         "dev_split": args.dev_split, "dev_score_parts": outcome.parts,
         "compile_wall_seconds": outcome.compile_seconds, "compile_lm_calls": outcome.compile_calls,
         "model": slug, "dspy_version": dspy.__version__,
@@ -332,12 +307,8 @@ def describe(program_name: str, args: argparse.Namespace, slug: str, train: list
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
     if isinstance(compiled, ToolSelector):
-        meta["adapter"] = compiled.adapter_name
         meta["selector_config"] = compiled.config()
-        if outcome.calibration:
-            meta["abstain_calibration"] = outcome.calibration
-        meta["instructions"] = compiled.select.predict.signature.instructions if compiled.reasoning \
-            else compiled.select.signature.instructions  # type: ignore[attr-defined]
+        meta["instructions"] = compiled.select.signature.instructions
     return meta
 
 
@@ -389,35 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--program", choices=[*COMPILABLE, "all"], default="selector")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="bootstrap")
     parser.add_argument("--model", default=None, help="model name (default: the configured model for the role)")
-    parser.add_argument("--adapter", choices=ADAPTERS, default="native",
-                        help="selector prompt format (see dspy_programs/programs.py)")
-    parser.add_argument("--reasoning", action="store_true", help="selector: ChainOfThought instead of Predict")
-    parser.add_argument("--no-direct", action="store_true", help="selector: no answer_directly tool")
-    parser.add_argument("--constrain", choices=get_args(Constrain), default="none",
-                        help="selector: how the server constrains the reply (retry: not at first, the grammar "
-                             "once when the reply holds an invalid call)")
-    parser.add_argument("--demo-mode", choices=["examples", "turns"], default="examples",
-                        help="selector demos: worked examples with their own tools, or earlier turns")
-    parser.add_argument("--no-prefill", dest="prefill", action="store_false",
-                        help="selector: let the model start its reply (default: started as compact JSON)")
-    parser.add_argument("--reply", choices=get_args(ReplyFormat), default="calls",
-                        help='selector: the reply\'s shape: {"calls": [{"name": ..., "arguments": ...}]}; or, '
-                             'fewer tokens, [{"<name>": {<arguments>}}]; or "triage", {"need": ..., "calls": '
-                             '[...]}, which first says whether the tools are needed or why none is '
-                             '(dspy_programs/native_adapter.py)')
-    parser.add_argument("--example-tools", choices=["described", "signatures"], default="signatures",
-                        help="selector: write each worked example's own tool list with the first sentence of "
-                             "each description, or the signatures alone (a shorter prompt)")
-    parser.add_argument("--abstain", action="store_true",
-                        help="selector: after compiling, choose on train rows (not demos) the answer_directly "
-                             "probability at which it answers directly (offline/calibrate.py)")
     parser.add_argument("--none-weight", type=int, default=1,
                         help="selector: no-call examples taken per no-call stratum in each turn of the train order")
     parser.add_argument("--strata", choices=sorted(STRATA), default="decline",
                         help="selector: the train order's strata for rows with no call: by why no tool is "
                              "needed (the dataset's `decline`), that by shipped or other tools, or by "
                              "category and tool set (before 2026-11-26)")
-    parser.add_argument("--abstain-rows", type=int, default=0, help="--abstain: only the first N such rows")
     parser.add_argument("--init-from", default="", help="start from the saved variant <program>-NAME")
     parser.add_argument("--tag", default="", help="suffix of the variant's file name (selector-<optimizer>-<tag>)")
     parser.add_argument("--dev-split", default="dev", choices=["dev", "dev-unseen"], help="what to score on")
