@@ -123,8 +123,8 @@ class Critic(dspy.Module):
 
     def __init__(self, reasoning: bool = False) -> None:
         super().__init__()
-        # ChainOfThought writes a reasoning field first: ~100 tokens, several seconds on a CPU; the
-        # critic now sees only what the checks cannot judge, and answers with verdict + one sentence.
+        # ChainOfThought writes a reasoning field first, generated tokens on every call; the critic
+        # sees only what the checks cannot judge, and answers with verdict + one sentence.
         self.judge = dspy.ChainOfThought(Critique) if reasoning else dspy.Predict(Critique)
 
     def forward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:

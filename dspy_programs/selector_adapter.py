@@ -1,17 +1,4 @@
-"""The selector's DSPy adapter: its signature's typed fields as the chat messages a small open model reads best.
-
-DSPy's ChatAdapter writes a signature as `[[ ## field ## ]]` sections, a format small models have
-never seen. This adapter keeps DSPy's pipeline (Adapter.__call__: format, call the LM, parse) and
-overrides only its formatting and parsing hooks:
-
-- the system message: the signature's instructions, how to reply (selector_reply.py), the worked
-  examples with their own tool lists (worked_examples.py), then the offered `tools` as the
-  model's chat template writes them (tool_block.py);
-- the `dspy.History` field as the earlier chat turns, each message whole;
-- the user message: the question, then the tool results already gathered, if any;
-- the reply's start as a last assistant message, which the server continues;
-- the reply parsed into `dspy.ToolCalls`.
-"""
+"""The selector's DSPy adapter: its signature's typed fields as the chat messages a small open model reads best."""
 
 from __future__ import annotations
 
@@ -46,7 +33,25 @@ def history_messages(history: Any) -> list[dict[str, str]]:
             if m.get("role") in ("user", "assistant") and m.get("content")]  # fmt: skip
 
 
+def history_field(signature: type[dspy.Signature]) -> str:
+    """The name of the signature's `dspy.History` input."""
+    return next(name for name, field in signature.input_fields.items() if field.annotation is dspy.History)
+
+
 class ToolSelectionAdapter(dspy.Adapter):
+    """DSPy's ChatAdapter writes a signature as `[[ ## field ## ]]` sections, a format small models
+    have never seen. This adapter keeps DSPy's pipeline (`Adapter.__call__`: format, call the LM,
+    parse) and overrides its formatting and parsing hooks:
+
+    - the system message: the signature's instructions, how to reply (selector_reply.py), the
+      worked examples with their own tool lists (worked_examples.py), then the offered `tools` as
+      the model's chat template writes them (tool_block.py);
+    - the `dspy.History` field as the earlier chat turns, each message whole;
+    - the user message: the question, then the tool results already gathered, if any;
+    - the reply's start as a last assistant message, which the server continues;
+    - the reply parsed into `dspy.ToolCalls`.
+    """
+
     def format(self, signature: type[dspy.Signature], demos: list[dict[str, Any]],
                inputs: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
         specs = to_specs(inputs.get("tools") or [])
@@ -57,7 +62,7 @@ class ToolSelectionAdapter(dspy.Adapter):
         system += tools_block(openai_tools(specs))
         return [
             {"role": "system", "content": system},
-            *self.format_conversation_history(signature, "conversation", dict(inputs)),
+            *self.format_conversation_history(signature, history_field(signature), dict(inputs)),
             {"role": "user", "content": self.format_user_message_content(signature, inputs, main_request=True)},
             {"role": "assistant", "content": PREFILL},
         ]

@@ -1,11 +1,4 @@
-"""The selector's reply: the JSON the model is asked to write, written for worked examples, and read back.
-
-The reply is one JSON object, `{"calls": [{"name": ..., "arguments": {...}}]}`, the shape of
-Qwen's own tool calls, written compactly. "No call" is a call of `answer_directly`, a tool
-offered beside the user's tools, so declining is chosen like any call. The request ends with the
-reply's start, `{"calls": [{"name": "`, as an assistant message the server continues
-(assistant prefill): unprompted, the model fences and pretty-prints its JSON, twice the tokens.
-"""
+"""The selector's reply: the JSON the model is asked to write, written for worked examples, and read back."""
 
 from __future__ import annotations
 
@@ -18,6 +11,11 @@ import dspy
 
 from dspy_programs.tool_specs import ToolSpec
 
+# The reply is one JSON object, `{"calls": [{"name": ..., "arguments": {...}}]}`, the shape of
+# Qwen's own tool calls, written compactly. "No call" is a call of `answer_directly`, a tool
+# offered beside the user's tools, so declining is chosen like any call. The request ends with the
+# reply's start, `{"calls": [{"name": "`, as an assistant message the server continues
+# (assistant prefill): unprompted, the model fences and pretty-prints its JSON, twice the tokens.
 DIRECT_TOOL = "answer_directly"
 DIRECT_DESCRIPTION = (
     "Reply to the user yourself, with no other tool: greetings, thanks, small talk, opinions, "

@@ -1,12 +1,4 @@
-"""The offered tools as the system message's tool block, as Qwen2.5's chat template writes a request's `tools`.
-
-The selector renders its input field `tools` itself, as every DSPy adapter renders its input
-fields, rather than sending them in the request's `tools` field: DSPy sends that field only
-through its native function calling, for models its catalogue says support it (a local server's
-model is not among them). The text is what llama-server's `--jinja` template would have added to
-the system message for the same `tools` (the same prompt, checked with the server's
-`/apply-template`: benchmarks/selector_prompts.py), the format Qwen2.5 was trained to read.
-"""
+"""The offered tools as the system message's tool block, as Qwen2.5's chat template writes a request's `tools`."""
 
 from __future__ import annotations
 
@@ -16,6 +8,12 @@ from typing import Any
 
 from dspy_programs.tool_specs import ToolSpec
 
+# The selector renders its input field `tools` itself, as every DSPy adapter renders its input
+# fields, rather than sending them in the request's `tools` field: DSPy sends that field only
+# through its native function calling, for models its catalogue says support it (a local server's
+# model is not among them). The text is what llama-server's `--jinja` template would have added to
+# the system message for the same `tools` (the same prompt, checked with the server's
+# `/apply-template`: benchmarks/selector_prompts.py), the format Qwen2.5 was trained to read.
 _HEAD = (
     "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"

@@ -1,11 +1,4 @@
-"""The selector's worked examples (its demos), written into the system message with the tools each one had.
-
-Each example carries its own tool list, so it stays valid whatever tools are offered now: the
-examples teach how to read a tool list, not which names to copy. In the system message they are
-a prefix every request shares, which llama.cpp keeps cached. Each tool of an example's list is
-its signature alone, `name(arg: type, ...)`: every generated token attends to the whole prompt,
-so a shorter one is quicker.
-"""
+"""The selector's worked examples (its demos), written into the system message with the tools each one had."""
 
 from __future__ import annotations
 
@@ -16,6 +9,11 @@ from typing import Any
 from dspy_programs.selector_reply import calls_of
 from dspy_programs.tool_specs import ToolSpec, to_specs, validate_calls
 
+# Each example carries its own tool list, so it stays valid whatever tools are offered now: the
+# examples teach how to read a tool list, not which names to copy. In the system message they are
+# a prefix every request shares, which llama.cpp keeps cached. Each tool of an example's list is
+# its signature alone, `name(arg: type, ...)`: every generated token attends to the whole prompt,
+# so a shorter one is quicker.
 HEADER = (
     "\n\nWorked examples. Each used its own tools, which may differ from the tools you have now: "
     "always choose from the tools you are given, with their argument names."
