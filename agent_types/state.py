@@ -43,7 +43,7 @@ class AgentState(InputState, total=False):
     conversation: str
     pending_calls: list[ToolCall]
     rejected_calls: Annotated[list[dict[str, Any]], extend_or_reset]
-    results: Annotated[list[ToolResult], extend_or_reset]
+    tool_results: Annotated[list[ToolResult], extend_or_reset]
     rounds: int
     draft: str
     verdict: str

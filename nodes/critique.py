@@ -18,7 +18,7 @@ from runtime.usage import UsageMeter
 
 def verification(state: AgentState, draft: str) -> Verification:
     asked = f"{state.get('conversation', '')}\n{state['question']}"
-    return verify(state.get("results", []), draft, state.get("rejected_calls", []), asked)
+    return verify(state.get("tool_results", []), draft, state.get("rejected_calls", []), asked)
 
 
 async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -35,7 +35,7 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
         meter = UsageMeter("critique")
         critic = await bind("critic", runtime.context or Context())
         pred = await critic.run(
-            meter, question=state["question"], tool_results=format_results(state.get("results", [])),
+            meter, question=state["question"], tool_results=format_results(state.get("tool_results", [])),
             draft=state["draft"],
         )  # fmt: skip
         verdict = str(pred.verdict) if str(pred.verdict) in VERDICTS else "accept"
@@ -62,7 +62,7 @@ def improves(state: AgentState, new_draft: str) -> tuple[bool, str]:
     lost = old_passed - new.passed_names
     if lost:
         return False, f"the refined draft lost what the old one had right ({', '.join(sorted(lost))})"
-    results = state.get("results", [])
+    results = state.get("tool_results", [])
     dropped = grounded_figures(state["draft"], results) - grounded_figures(new_draft, results)
     if dropped:
         return False, f"the refined draft dropped figures the tools gave ({', '.join(sorted(dropped))})"
@@ -81,7 +81,7 @@ async def refine(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]
     pred = await refiner.stream(
         "refine", meter,
         question=state["question"],
-        tool_results=format_results(state.get("results", [])),
+        tool_results=format_results(state.get("tool_results", [])),
         draft=state["draft"],
         critique=state.get("critique", ""),
     )  # fmt: skip

@@ -94,7 +94,7 @@ def _finish(tool: BaseTool, call: ToolCall, value: Any, error: str | None, start
     }  # fmt: skip
     get_stream_writer()({"event": "tool_finished", "call_id": call["call_id"], "name": tool.name, "error": error,
                          "seconds": seconds})  # fmt: skip
-    return {"results": [result]}
+    return {"tool_results": [result]}
 
 
 def _describe(tool: BaseTool, exc: BaseException) -> str:

@@ -31,7 +31,7 @@ def clean_question(raw: object, max_chars: int) -> str:
 def intake(state: AgentState) -> dict[str, Any]:
     humans = [m for m in state.get("messages", []) if isinstance(m, HumanMessage)]
     turn_reset: dict[str, Any] = {
-        "results": None,
+        "tool_results": None,
         "rejected_calls": None,
         "usage": None,
         "pending_calls": [],

@@ -68,9 +68,9 @@ async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Contex
         question=state["question"],
         tools=specs,
         conversation=turns,
-        tool_results=format_results(state.get("results", [])),
+        tool_results=format_results(state.get("tool_results", [])),
     )
-    already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("results", [])}
+    already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("tool_results", [])}
     offered = {t.name for t in offered_tools(tools, ctx)}
     user = user_id()
     calls: list[ToolCall] = [

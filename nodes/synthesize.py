@@ -17,7 +17,7 @@ async def synthesize(state: AgentState, runtime: Runtime[Context]) -> dict[str, 
     synthesizer = await bind("synthesizer", runtime.context or Context())
     meter = UsageMeter("synthesize")
     rejected = state.get("rejected_calls", [])
-    tool_results = format_results(state.get("results", []))
+    tool_results = format_results(state.get("tool_results", []))
     if rejected:  # the model proposed calls that failed validation: the answer should know
         tool_results += "\n" + "\n".join(f"{r['name']} not run: {r['reason']}" for r in rejected)
     pred = await synthesizer.stream(

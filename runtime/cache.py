@@ -214,7 +214,7 @@ def _has_error(writes: Any) -> bool:
     """True when a node's writes hold a tool result with an error (never worth caching)."""
     try:
         return any(
-            channel == "results" and any(isinstance(r, dict) and r.get("error") for r in value or [])
+            channel == "tool_results" and any(isinstance(r, dict) and r.get("error") for r in value or [])
             for channel, value in writes
         )
     except (TypeError, ValueError):

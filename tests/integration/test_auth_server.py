@@ -140,8 +140,8 @@ async def test_a_forbidden_tool_is_not_offered_not_run_and_not_audited(
     await bob.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
                         context={"critique": False, "allowed_tools": ["calculator", "http_api"]})  # fmt: skip
     values = (await bob.threads.get_state(thread["thread_id"]))["values"]
-    assert [r["name"] for r in values["results"]] == ["calculator"]
-    assert values["results"][0]["output"] == "42"
+    assert [r["name"] for r in values["tool_results"]] == ["calculator"]
+    assert values["tool_results"][0]["output"] == "42"
     assert [r["name"] for r in values["rejected_calls"]] == ["http_api"]
 
     offered = [f["tools"] for role, f in model.app.state.seen if role == "selector" and "6*7" in f["question"]]
@@ -159,8 +159,8 @@ async def test_alice_without_a_tools_claim_may_use_every_tool(server: str, audit
     await alice.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
                           context={"critique": False})  # fmt: skip
     values = (await alice.threads.get_state(thread["thread_id"]))["values"]
-    assert sorted(r["name"] for r in values["results"]) == ["calculator", "http_api"]
-    assert all(r["error"] is None for r in values["results"]), values["results"]
+    assert sorted(r["name"] for r in values["tool_results"]) == ["calculator", "http_api"]
+    assert all(r["error"] is None for r in values["tool_results"]), values["tool_results"]
     mine = [a for a in audit(audit_path) if a["thread_id"] == thread["thread_id"]]
     assert sorted((a["user"], a["tool"]) for a in mine) == [("alice", "calculator"), ("alice", "http_api")]
 
@@ -246,7 +246,7 @@ async def _alice_fills_the_cache(server: str) -> None:
     question = f"convert_units{json.dumps(UNITS)}"
     await alice.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
                           context={"critique": False})  # fmt: skip
-    results = (await alice.threads.get_state(thread["thread_id"]))["values"]["results"]
+    results = (await alice.threads.get_state(thread["thread_id"]))["values"]["tool_results"]
     assert [(r["name"], r["error"]) for r in results] == [("convert_units", None)]
 
 
@@ -266,7 +266,7 @@ async def test_goto_an_executor_cannot_read_anothers_cached_result(server: str, 
         await bob.runs.wait(thread["thread_id"], "agent", command={"goto": goto}, context={"critique": False},
                             raise_error=False)  # fmt: skip
         values = (await bob.threads.get_state(thread["thread_id"]))["values"]
-        outputs = [r for r in values.get("results", []) if r.get("output")]
+        outputs = [r for r in values.get("tool_results", []) if r.get("output")]
         assert outputs == [], (goto, outputs)  # nothing of Alice's result
         assert _bobs_audit(audit_path, before) == [("convert_units", "denied", False)], goto
 
@@ -280,11 +280,11 @@ async def test_a_state_update_as_select_cannot_read_anothers_cached_result(serve
                         context={"critique": False})  # fmt: skip
     before = len(audit(audit_path))
     pending = [{"call_id": "forged", "name": "convert_units", "args": UNITS, "user": "bob", "grant": "f" * 64}]
-    await bob.threads.update_state(tid, {"pending_calls": pending, "results": None}, as_node="select")
+    await bob.threads.update_state(tid, {"pending_calls": pending, "tool_results": None}, as_node="select")
     await bob.runs.wait(tid, "agent", input=None, context={"critique": False})
     values = (await bob.threads.get_state(tid))["values"]
-    assert [(r["name"], r["output"]) for r in values["results"]] == [("convert_units", None)]
-    assert "not permitted" in values["results"][0]["error"]
+    assert [(r["name"], r["output"]) for r in values["tool_results"]] == [("convert_units", None)]
+    assert "not permitted" in values["tool_results"][0]["error"]
     assert _bobs_audit(audit_path, before) == [("convert_units", "denied", False)]
 
 

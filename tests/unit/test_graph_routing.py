@@ -70,7 +70,7 @@ def test_two_tools_run_in_parallel(scripted_lm: ScriptedLM) -> None:
 
     graph = build_graph([make_tool("alpha", meet), make_tool("beta", meet)], cache=InMemoryCache())
     out = ask(graph, 'use alpha{"text": "a"} and beta{"text": "b"}')
-    outputs = sorted((r["name"], r["output"], r["error"]) for r in out["results"])
+    outputs = sorted((r["name"], r["output"], r["error"]) for r in out["tool_results"])
     assert outputs == [("alpha", "A", None), ("beta", "B", None)]
 
 
@@ -89,7 +89,7 @@ def test_tool_error_is_recorded_and_answered(scripted_lm: ScriptedLM) -> None:
 
     graph = build_graph([make_tool("boom", boom)], cache=InMemoryCache())
     out = ask(graph, 'boom{"text": "x"}')
-    assert out["results"][0]["error"] == "RuntimeError: disk on fire"
+    assert out["tool_results"][0]["error"] == "RuntimeError: disk on fire"
     assert "disk on fire" in out["answer"]
 
 

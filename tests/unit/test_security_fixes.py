@@ -57,7 +57,7 @@ def test_a_rate_limited_trial_releases_the_half_open_breaker(monkeypatch: pytest
     breaker = _half_open("limited")
     with patch("nodes.execute.get_stream_writer", return_value=lambda _: None):
         out = executor.invoke({"call": granted("carol", "limited", {"text": "x"})}, CONFIG)
-    assert "rate limited" in out["results"][0]["error"]
+    assert "rate limited" in out["tool_results"][0]["error"]
     assert breaker.state == "half_open" and breaker.allow()  # the trial is free again, not stuck
 
 
