@@ -57,8 +57,8 @@ class ToolSelectionAdapter(dspy.Adapter):
         specs = to_specs(inputs.get("tools") or [])
         examples = transferable_examples([d for d in demos if "question" in d], specs)
         system = self.format_system_message(signature)
-        system += examples_block(examples, self.conversation_turns, self.format_user_message_content_of,
-                                 self.format_reply_of)  # fmt: skip
+        system += examples_block(examples, self.demo_turns, self.user_content,
+                                 self.reply_content)  # fmt: skip
         system += tools_block(openai_tools(specs))
         return [
             {"role": "system", "content": system},
@@ -83,25 +83,25 @@ class ToolSelectionAdapter(dspy.Adapter):
                                     inputs: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
         return history_messages(inputs.pop(history_field_name, None))
 
-    def conversation_turns(self, demo: Mapping[str, Any]) -> list[dict[str, str]]:
+    def demo_turns(self, demo: Mapping[str, Any]) -> list[dict[str, str]]:
         return history_messages(demo.get("conversation"))
 
     def format_user_message_content(self, signature: type[dspy.Signature], inputs: dict[str, Any],
                                     prefix: str = "", suffix: str = "", main_request: bool = False) -> str:  # fmt: skip
-        return prefix + self.format_user_message_content_of(inputs) + suffix
+        return prefix + self.user_content(inputs) + suffix
 
     @staticmethod
-    def format_user_message_content_of(fields: Mapping[str, Any]) -> str:
+    def user_content(fields: Mapping[str, Any]) -> str:
         text = str(fields.get("question", ""))
         results = str(fields.get("tool_results") or "").strip()
         return text + RESULTS_HEADER + results if results else text
 
     def format_assistant_message_content(self, signature: type[dspy.Signature], outputs: dict[str, Any],
                                          missing_field_message: str | None = None) -> str:  # fmt: skip
-        return self.format_reply_of(outputs)
+        return self.reply_content(outputs)
 
     @staticmethod
-    def format_reply_of(outputs: Mapping[str, Any]) -> str:
+    def reply_content(outputs: Mapping[str, Any]) -> str:
         return reply_json(calls_of(outputs.get("tool_calls")))
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
