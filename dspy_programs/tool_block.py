@@ -11,17 +11,18 @@ from dspy_programs.tool_specs import ToolSpec
 # The selector renders its input field `tools` itself, as every DSPy adapter renders its input
 # fields, rather than sending them in the request's `tools` field: DSPy sends that field only
 # through its native function calling, for models its catalogue says support it (a local server's
-# model is not among them). The text is what llama-server's `--jinja` template would have added to
-# the system message for the same `tools` (the same prompt, checked with the server's
-# `/apply-template`: benchmarks/selector_prompts.py), the format Qwen2.5 was trained to read.
+# model is not among them). The text is what llama-server's `--jinja` template adds to the system
+# message for the same `tools` (the same prompt, character for character, checked with the
+# server's `/apply-template`: benchmarks/selector_prompts.py), the format Qwen2.5 was trained to read.
 _HEAD = (
     "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
 )
+# The doubled braces are the template's own text (as llama-server renders the model's template).
 _TAIL = (
     "\n</tools>\n\nFor each function call, return a json object with function name and arguments "
-    'within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
-    "<args-json-object>}\n</tool_call>"
+    'within <tool_call></tool_call> XML tags:\n<tool_call>\n{{"name": <function-name>, "arguments": '
+    "<args-json-object>}}\n</tool_call>"
 )
 
 

@@ -30,7 +30,7 @@ def test_the_block_is_qwen_templates_and_reads_back() -> None:
     block = tools_block(tools)
     assert block.startswith("\n\n# Tools\n\nYou may call one or more functions to assist with the user query.")
     assert '\n<tools>\n{"type": "function", "function": {"name": "lookup"' in block
-    assert block.endswith('<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>')
+    assert block.endswith('<tool_call>\n{{"name": <function-name>, "arguments": <args-json-object>}}\n</tool_call>')
     messages: list[dict[str, Any]] = [{"role": "system", "content": "Instructions." + block},
                                       {"role": "user", "content": "hi"}]  # fmt: skip
     assert tools_in_system(messages) == tools
