@@ -72,7 +72,7 @@ class AgentState(InputState, total=False):
     conversation: str
     pending_calls: list[ToolCall]
     rejected_calls: Annotated[list[dict[str, Any]], extend_or_reset]
-    results: Annotated[list[ToolResult], merge_results]
+    tool_results: Annotated[list[ToolResult], merge_results]
     rounds: int
     retry_calls: bool  # the call check sent this round's failed or mismatched calls back to select
     draft: str

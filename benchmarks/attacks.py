@@ -82,21 +82,22 @@ def signed_call(api: httpx.Client, bearer: str) -> tuple[str, dict[str, Any]]:
 def replay(log: Log, api: httpx.Client, who: str, bearer: str, call: dict[str, Any], thread: str | None = None) -> None:
     headers = {"Authorization": f"Bearer {bearer}"}
     tid = thread or api.post("/threads", json={}, headers=headers).json()["thread_id"]
-    prior = len(api.get(f"/threads/{tid}/state", headers=headers).json()["values"].get("results") or [])
+    prior = len(api.get(f"/threads/{tid}/state", headers=headers).json()["values"].get("tool_results") or [])
     goto = {"node": "run_convert_units", "input": {"call": call}}
     run = {"assistant_id": "agent", "command": {"goto": goto}, "context": {"critique": False}}
     response = api.post(f"/threads/{tid}/runs/wait", headers=headers, json=run)
     log.exchange(f"POST /threads/{{{who}'s thread}}/runs/wait as {who}, command.goto Send(run_convert_units, "
                  f"{{call: <signed call of {call['user']}, run {call['run_id'][:8]}…>}})", response)  # fmt: skip
-    results = (api.get(f"/threads/{tid}/state", headers=headers).json()["values"].get("results") or [])[prior:]
+    results = (api.get(f"/threads/{tid}/state", headers=headers).json()["values"].get("tool_results") or [])[prior:]
     log.say(f"  thread state afterwards, results: {excerpt(results)}")
     update = api.post(f"/threads/{tid}/state", headers=headers,
-                      json={"values": {"pending_calls": [call], "results": None}, "as_node": "select"})  # fmt: skip
+                      json={"values": {"pending_calls": [call], "tool_results": None},
+                            "as_node": "select"})  # fmt: skip
     log.exchange(f"POST /threads/{{{who}'s thread}}/state as {who}, as_node=select, pending_calls=[<the same call>]",
                  update)  # fmt: skip
     response = api.post(f"/threads/{tid}/runs/wait", headers=headers,
                         json={"assistant_id": "agent", "input": None, "context": {"critique": False}})  # fmt: skip
-    results = api.get(f"/threads/{tid}/state", headers=headers).json()["values"].get("results") or []
+    results = api.get(f"/threads/{tid}/state", headers=headers).json()["values"].get("tool_results") or []
     log.exchange(f"POST /threads/{{{who}'s thread}}/runs/wait as {who}, input=null (runs the updated state)",
                  f"{response.status_code}; results: `{excerpt(results)}`")
 

@@ -67,8 +67,8 @@ def run_pass(graph: Any, qs: list[str], calls: list[str]) -> dict[str, Any]:
         totals.append(clock.total)
         stages.append(clock.tool_stage)
         ran += len(calls) - before
-        requested += len(final.get("results", []))
-        assert all(r["error"] is None for r in final["results"]), final["results"]
+        requested += len(final.get("tool_results", []))
+        assert all(r["error"] is None for r in final["tool_results"]), final["tool_results"]
     return {"stage_s": stages, "total_s": totals, "tools_run": ran, "tool_calls": requested}
 
 

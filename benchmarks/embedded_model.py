@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
             t = time.perf_counter()
             out = graph.invoke(user(question), context=Context(critique=False))
             answered.append({"question": question, "seconds": round(time.perf_counter() - t, 1),
-                             "tools": sorted(r["name"] for r in out.get("results", [])),
+                             "tools": sorted(r["name"] for r in out.get("tool_results", [])),
                              "answer": str(out.get("answer", ""))[:200]})  # fmt: skip
             print(f"embedded_model: {question!r}: {answered[-1]['seconds']}s, tools {answered[-1]['tools']} "
                   f"({time.perf_counter() - started:.0f}s)", flush=True)  # fmt: skip

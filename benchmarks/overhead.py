@@ -59,7 +59,7 @@ def make_plain(tools: list[Any]) -> Any:
     from nodes.synthesize import synthesize
     from runtime.names import executor_node_name
 
-    reducers = {"messages": add_messages, "results": extend_or_reset, "rejected_calls": extend_or_reset,
+    reducers = {"messages": add_messages, "tool_results": extend_or_reset, "rejected_calls": extend_or_reset,
                 "usage": extend_or_reset}  # fmt: skip
     select = make_select(tools)
     # The executor node is a RunnableLambda; call the function it wraps.
@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     variants = {"graph": run_graph, "plain": lambda: plain(QUESTION), "react": run_react}
     # Same answers from graph and plain: the same work is done.
     g, p, r = run_graph(), plain(QUESTION), run_react()
-    assert g["answer"] == p["answer"] and g["results"][0]["output"] == p["results"][0]["output"] == "echo:hi", (g, p)
+    assert g["answer"] == p["answer"], (g, p)
+    assert g["tool_results"][0]["output"] == p["tool_results"][0]["output"] == "echo:hi", (g, p)
     assert [m.type for m in r["messages"]] == ["human", "ai", "tool", "ai"], r["messages"]
     lm_calls_per_run = len(lm.calls) // 2  # graph + plain ran once each
 

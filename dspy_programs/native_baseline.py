@@ -10,14 +10,13 @@ the dev split decides (README).
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from dspy_programs.selector_reply import content_calls
 from dspy_programs.tool_specs import CheckedCall, RejectedCall, ToolSpec, validate_calls
 
 SYSTEM = "You are a helpful assistant. Call tools only when they are needed to answer."
@@ -26,38 +25,6 @@ SYSTEM = "You are a helpful assistant. Call tools only when they are needed to a
 def _openai_tool(spec: ToolSpec) -> dict[str, Any]:
     return {"type": "function", "function": {"name": spec.name, "description": spec.description,
                                              "parameters": spec.parameters}}  # fmt: skip
-
-
-def _json_values(text: str) -> list[Any]:
-    """Every top-level JSON object or array in `text` (fenced, tagged, or one per line)."""
-    decoder = json.JSONDecoder()
-    values, i = [], 0
-    while i < len(text):
-        if text[i] in "{[":
-            try:
-                value, end = decoder.raw_decode(text, i)
-            except json.JSONDecodeError:
-                i += 1
-                continue
-            values.append(value)
-            i = end
-        else:
-            i += 1
-    return values
-
-
-def parse_content_calls(content: str) -> list[dict[str, Any]]:
-    """Tool calls written as JSON text in the reply's content."""
-    calls: list[dict[str, Any]] = []
-    for value in _json_values(content):
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict) and "name" in item:
-                args = item.get("arguments", item.get("args", item.get("parameters", {})))
-                if isinstance(args, str):
-                    with contextlib.suppress(json.JSONDecodeError):
-                        args = json.loads(args)
-                calls.append({"name": item["name"], "args": args})
-    return calls
 
 
 def native_select(
@@ -77,5 +44,5 @@ def native_select(
         usage["completion_tokens"] = reply.usage_metadata.get("output_tokens", 0)
     raw = [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]
     if not raw and isinstance(reply.content, str):
-        raw = parse_content_calls(reply.content)
+        raw = content_calls(reply.content)
     return validate_calls(raw, specs)

@@ -1,18 +1,21 @@
-"""Tool descriptions the selector reads, and validation of the calls it writes.
+"""Tool descriptions the selector reads (`ToolSpec`), and validation of the calls it writes.
 
-The selector is generic over tools: it sees each tool only as a name, a description and
-a JSON schema of arguments. Any LangChain tool, or any OpenAI-style function spec,
-becomes a `ToolSpec`, so a selector compiled on one tool set runs on another.
+The selector is generic over tools: it sees each tool only as a name, a description and a JSON
+schema of arguments. A LangChain tool, a `dspy.Tool` or an OpenAI-style function spec becomes a
+`ToolSpec`, so a selector compiled on one tool set runs on another. `ToolSpec` is a pydantic
+model, so DSPy saves it inside a compiled program's demos as plain JSON and reads it back.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
+import dspy
 import jsonschema
+import pydantic
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -20,18 +23,23 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 _NOISE_KEYS = {"title", "additionalProperties", "$schema"}
 
 
-@dataclass(frozen=True)
-class ToolSpec:
+class ToolSpec(pydantic.BaseModel):
+    """A tool as the selector sees it: its name, what it does, and the JSON schema of its arguments."""
+
+    model_config = pydantic.ConfigDict(frozen=True)
+
     name: str
-    description: str
-    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    description: str = ""
+    parameters: dict[str, Any] = pydantic.Field(default_factory=lambda: {"type": "object", "properties": {}})
 
     @classmethod
-    def from_any(cls, tool: BaseTool | Mapping[str, Any] | ToolSpec) -> ToolSpec:
+    def from_any(cls, tool: AnyTool) -> ToolSpec:
         if isinstance(tool, ToolSpec):
             return tool
         if isinstance(tool, BaseTool):
             fn = convert_to_openai_tool(tool)["function"]
+        elif isinstance(tool, dspy.Tool):
+            fn = tool.format_as_litellm_function_call()["function"]
         elif "function" in tool:  # OpenAI {"type": "function", "function": {...}}
             fn = dict(tool["function"])
         else:
@@ -39,16 +47,21 @@ class ToolSpec:
         if not fn.get("name"):
             raise ValueError(f"tool spec without a name: {tool!r}")
         params = fn.get("parameters") or {"type": "object", "properties": {}}
-        return cls(name=str(fn["name"]), description=str(fn.get("description", "")), parameters=_clean(params))
+        return cls(name=str(fn["name"]), description=str(fn.get("description") or ""), parameters=_clean(params))
 
-    def render(self) -> str:
-        """One line: the JSON object a model sees in OpenAI-style tool lists, with the schema
-        reduced to what guides the call (types, enums, descriptions, required)."""
-        return json.dumps(
-            {"name": self.name, "description": self.description, "parameters": _brief(self.parameters)},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+    def brief(self) -> dict[str, Any]:
+        """The argument schema as a model is shown it: reduced to what guides the call (types,
+        enums, descriptions, required); the full schema still validates the call."""
+        return dict(_brief(self.parameters))
+
+    def openai(self) -> dict[str, Any]:
+        """The OpenAI-style function spec of the tool, with the brief schema."""
+        return {"type": "function", "function": {"name": self.name, "description": self.description,
+                                                 "parameters": {"type": "object", **self.brief()}}}  # fmt: skip
+
+
+# What the selector accepts as a tool.
+AnyTool: TypeAlias = BaseTool | dspy.Tool | Mapping[str, Any] | ToolSpec
 
 
 def _clean(schema: Any) -> Any:
@@ -90,28 +103,11 @@ def _brief(schema: Any) -> Any:
     return schema
 
 
-def to_specs(tools: Iterable[BaseTool | Mapping[str, Any] | ToolSpec]) -> list[ToolSpec]:
+def to_specs(tools: Iterable[AnyTool]) -> list[ToolSpec]:
     specs = [ToolSpec.from_any(t) for t in tools]
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate tool names: {names}")
-    return specs
-
-
-def render_tools(specs: Iterable[ToolSpec]) -> str:
-    return "\n".join(spec.render() for spec in specs)
-
-
-def parse_rendered(text: str) -> list[ToolSpec]:
-    """The specs `render_tools` wrote, read back (one JSON object per non-blank line)."""
-    specs = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        value = json.loads(line)
-        if not isinstance(value, dict):
-            raise ValueError("tool line is not an object")
-        specs.append(ToolSpec.from_any(value))
     return specs
 
 

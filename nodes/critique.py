@@ -23,7 +23,7 @@ REJECTED = "rejected:"  # call_id prefix of a result that stands for a call the 
 
 def verification(state: AgentState, draft: str) -> Verification:
     asked = f"{state.get('conversation', '')}\n{state['question']}"
-    results = state.get("results", [])
+    results = state.get("tool_results", [])
     # Refused calls the call check turned into results are judged as results (a retried one that a
     # later call replaced needs no apology); otherwise the draft must admit them.
     converted = any(r["call_id"].startswith(REJECTED) for r in results)
@@ -56,7 +56,7 @@ def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
         ctx = runtime.context or Context()
         if not ctx.critique:
             return {"retry_calls": False}
-        results = state.get("results", [])
+        results = state.get("tool_results", [])
         this_round = {c["call_id"] for c in state.get("pending_calls", [])}
         question = state["question"]
         base = f"{state.get('conversation', '')}\n{question}"
@@ -88,7 +88,7 @@ def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
             get_stream_writer()({"event": "calls_checked", "retry": retry,
                                  "failed": [{"name": f["name"], "args": f["args"], "error": f["error"]}
                                             for f in failed]})  # fmt: skip
-        return {"retry_calls": retry, **({"results": update} if update else {})}
+        return {"retry_calls": retry, **({"tool_results": update} if update else {})}
 
     return check_calls
 
@@ -112,7 +112,7 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     """
     checked = verification(state, state["draft"])
     update: dict[str, Any] = {"checks_passed": sorted(checked.passed_names), "checks_failed": len(checked.failed)}
-    if checked.failed and missing_step(state.get("results", []), checked):
+    if checked.failed and missing_step(state.get("tool_results", []), checked):
         verdict, by = "need_more_info", "checks"
         text = f"{checked.critique()} If the question needs a computation or a conversion, a tool must make it."
     elif checked.failed:
@@ -121,7 +121,7 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
         meter = UsageMeter("critique")
         critic = await bind("critic", runtime.context or Context())
         pred = await critic.run(
-            meter, question=state["question"], tool_results=format_results(state.get("results", [])),
+            meter, question=state["question"], tool_results=format_results(state.get("tool_results", [])),
             draft=state["draft"],
         )  # fmt: skip
         verdict = str(pred.verdict) if str(pred.verdict) in VERDICTS else "accept"
@@ -148,7 +148,7 @@ def improves(state: AgentState, new_draft: str) -> tuple[bool, str]:
     lost = old_passed - new.passed_names
     if lost:
         return False, f"the refined draft lost what the old one had right ({', '.join(sorted(lost))})"
-    results = state.get("results", [])
+    results = state.get("tool_results", [])
     dropped = grounded_figures(state["draft"], results) - grounded_figures(new_draft, results)
     if dropped:
         return False, f"the refined draft dropped figures the tools gave ({', '.join(sorted(dropped))})"
@@ -169,7 +169,7 @@ async def refine(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]
     pred, message = await refiner.stream(
         "refine", meter,
         question=state["question"],
-        tool_results=format_results(state.get("results", [])),
+        tool_results=format_results(state.get("tool_results", [])),
         draft=state["draft"],
         critique=state.get("critique", ""),
     )  # fmt: skip

@@ -75,7 +75,7 @@ def _result(tool: BaseTool, call: ToolCall, output: str | None, error: str | Non
     }  # fmt: skip
     get_stream_writer()({"event": "tool_finished", "call_id": call["call_id"], "name": tool.name, "error": error,
                          "seconds": seconds, "cache_hit": cache_hit})  # fmt: skip
-    return {"results": [result]}
+    return {"tool_results": [result]}
 
 
 def _describe(tool: BaseTool, exc: BaseException) -> str:

@@ -50,7 +50,7 @@ def could_not(results: Sequence[ToolResult]) -> str:
 
 def finalize(state: AgentState) -> dict[str, Any]:
     draft = state.get("draft", "").strip()
-    results = state.get("results", [])
+    results = state.get("tool_results", [])
     all_failed = bool(results) and all(r.get("error") for r in results)
     if not results:
         answer = draft if draft and not is_raw(draft) else "I could not produce an answer."

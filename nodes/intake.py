@@ -74,7 +74,7 @@ def intake(state: AgentState) -> dict[str, Any]:
     messages = state.get("messages", [])
     humans = [m for m in messages if isinstance(m, HumanMessage)]
     turn_reset: dict[str, Any] = {
-        "results": None,
+        "tool_results": None,
         "rejected_calls": None,
         "usage": None,
         "pending_calls": [],

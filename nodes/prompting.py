@@ -37,8 +37,11 @@ def format_results(results: Sequence[ToolResult]) -> str:
     return "\n".join(lines)
 
 
+ROLES = {"human": "user", "ai": "assistant"}
+
+
 def _line(m: BaseMessage) -> str | None:
-    role = {"human": "user", "ai": "assistant"}.get(m.type)
+    role = ROLES.get(m.type)
     return f"{role}: {m.content}" if role and isinstance(m.content, str) and m.content else None
 
 
@@ -73,9 +76,19 @@ def earlier_turns(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
     return history
 
 
-def format_conversation(messages: Sequence[AnyMessage], max_tokens: int | None = None) -> str:
-    """Earlier turns as `user: ...`/`assistant: ...` lines, oldest dropped first to fit `max_tokens`
-    (default CONVERSATION_TOKEN_BUDGET)."""
+def conversation_turns(messages: Sequence[AnyMessage], max_tokens: int | None = None) -> list[dict[str, str]]:
+    """Earlier turns as `{"role": "user" | "assistant", "content": ...}` messages, each whole, oldest
+    dropped first to fit `max_tokens` (default CONVERSATION_TOKEN_BUDGET)."""
     budget = max_tokens if max_tokens is not None else get_settings().conversation_token_budget
-    return "\n".join(line for m in trim_conversation(messages, budget) if (line := _line(m)) is not None)
+    return [{"role": ROLES[m.type], "content": str(m.content)} for m in trim_conversation(messages, budget)]
+
+
+def turns_text(turns: Sequence[dict[str, str]]) -> str:
+    """Turns as `user: ...`/`assistant: ...` lines, for the programs that read the conversation as text."""
+    return "\n".join(f"{t['role']}: {t['content']}" for t in turns)
+
+
+def format_conversation(messages: Sequence[AnyMessage], max_tokens: int | None = None) -> str:
+    """Earlier turns as `user: ...`/`assistant: ...` lines, oldest dropped first to fit `max_tokens`."""
+    return turns_text(conversation_turns(messages, max_tokens))
 

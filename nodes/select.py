@@ -1,4 +1,4 @@
-"""The tool-selector node: a compiled DSPy ChainOfThought proposes validated tool calls."""
+"""The tool-selector node: the compiled DSPy selector proposes validated tool calls."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 from agent_types.context import Context
 from agent_types.state import AgentState, ToolCall
 from dspy_programs.tool_specs import to_specs
-from nodes.prompting import earlier_turns, format_conversation, format_results
+from nodes.prompting import conversation_turns, earlier_turns, format_results, turns_text
 from nodes.roles import bind
 from nodes.streaming import tool_call_message
 from runtime.grants import Caller, current_caller, grant
@@ -65,19 +65,18 @@ async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Contex
     specs = to_specs(offered_tools(tools, ctx))
     selector = await bind("selector", ctx)
     # Tokenizing the conversation is CPU work: in a worker thread, so the server's event loop keeps serving.
-    conversation = await asyncio.to_thread(
-        format_conversation, earlier_turns(state.get("messages", [])), selector.conversation_budget
-    )
-    gathered = await asyncio.to_thread(format_results, state.get("results", []))
+    turns = await asyncio.to_thread(conversation_turns, earlier_turns(state.get("messages", [])),
+                                    selector.conversation_budget)  # fmt: skip
+    gathered = await asyncio.to_thread(format_results, state.get("tool_results", []))
     meter = UsageMeter("select")
     pred = await selector.run(
         meter,
         question=state["question"],
         tools=specs,
-        conversation=conversation,
-        gathered=gathered,
+        conversation=turns,
+        tool_results=gathered,
     )
-    already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("results", [])}
+    already = {(r["name"], repr(sorted(r["args"].items()))) for r in state.get("tool_results", [])}
     offered = {t.name for t in offered_tools(tools, ctx)}
     caller = current_caller()
     calls: list[ToolCall] = [
@@ -88,7 +87,7 @@ async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Contex
     rejected = [{"name": r.name, "args": r.args, "reason": r.reason} for r in pred.rejected]
     get_stream_writer()({"event": "tools_selected", "calls": calls, "rejected": rejected})
     return {
-        "conversation": conversation,
+        "conversation": turns_text(turns),
         "pending_calls": calls,
         "messages": tool_call_message(calls),  # what chat clients show while the tools run
         "rejected_calls": rejected,

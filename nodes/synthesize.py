@@ -18,11 +18,11 @@ async def synthesize(state: AgentState, runtime: Runtime[Context]) -> dict[str, 
     synthesizer = await bind("synthesizer", runtime.context or Context())
     meter = UsageMeter("synthesize")
     rejected = state.get("rejected_calls", [])
-    tool_results = format_results(state.get("results", []))
+    tool_results = format_results(state.get("tool_results", []))
     if rejected:  # the model proposed calls that failed validation: the answer should know
         tool_results += "\n" + "\n".join(f"{r['name']} not run: {r['reason']}" for r in rejected)
     # This round's tool results reach chat clients as tool messages before the answer starts.
-    push_tool_messages(state.get("pending_calls", []), state.get("results", []))
+    push_tool_messages(state.get("pending_calls", []), state.get("tool_results", []))
     pred, message = await synthesizer.stream(
         "synthesize", meter,
         question=state["question"], tool_results=tool_results.strip(), conversation=state.get("conversation", ""),

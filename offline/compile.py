@@ -25,8 +25,8 @@ from typing import Any
 
 import dspy
 
-from dspy_programs.native_adapter import decline_meaning
 from dspy_programs.programs import ToolSelector, selector_kwargs
+from dspy_programs.signatures import decline_meaning
 from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta, status_line
 from offline import data, rows
 from offline.breaker import Breaker, EndpointDown

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import dspy
 
-from dspy_programs.tool_specs import ToolSpec, render_tools, to_specs
+from dspy_programs.tool_specs import ToolSpec, to_specs
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 Split = Literal["train", "dev", "test"]
@@ -61,10 +61,6 @@ def toolset_specs(toolset: str, root: Path = DATASETS_DIR) -> list[ToolSpec]:
     return to_specs(unseen[toolset])
 
 
-def format_history(history: list[dict[str, str]]) -> str:
-    return "\n".join(f"{turn['role']}: {turn['content']}" for turn in history)
-
-
 def _wanted_toolset(toolset: str, toolsets: Toolsets | Iterable[str]) -> bool:
     if toolsets == "all":
         return True
@@ -95,7 +91,7 @@ def selection_examples(
         if toolsets not in ("all", "other"):
             raise ValueError(f"{split} is already restricted to the other tool sets")
         split, toolsets = split.removesuffix("-unseen"), "other"  # type: ignore[assignment]
-    rendered: dict[str, str] = {}
+    offered: dict[str, list[ToolSpec]] = {}
     examples = []
     for row in read_jsonl("tool_selection.jsonl", root):
         if split and row.get("split") != split:
@@ -103,22 +99,21 @@ def selection_examples(
         toolset = row.get("toolset", "shipped")
         if not _wanted_toolset(toolset, toolsets):
             continue
-        if toolset not in rendered:
-            rendered[toolset] = render_tools(toolset_specs(toolset, root))
+        if toolset not in offered:
+            offered[toolset] = toolset_specs(toolset, root)
         examples.append(
             dspy.Example(
                 id=row["id"],
                 question=row["question"],
-                conversation=format_history(row.get("history", [])),
-                gathered="",
-                tools=rendered[toolset],
+                conversation=dspy.History(messages=list(row.get("history", []))),
+                tool_results="",
+                tools=offered[toolset],
                 toolset=toolset,
                 category=row.get("category", ""),
                 decline=row.get("decline", ""),
                 expected_calls=row["expected_calls"],
                 tool_calls={"tool_calls": row["expected_calls"]},
-                reasoning="",
-            ).with_inputs("question", "conversation", "gathered", "tools")
+            ).with_inputs("question", "conversation", "tool_results", "tools")
         )
     return examples
 

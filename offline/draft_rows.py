@@ -21,7 +21,6 @@ from typing import Any, Literal
 import dspy
 from pydantic import BaseModel, Field
 
-from dspy_programs.tool_specs import render_tools
 from offline import rows
 from offline.breaker import Breaker, EndpointDown
 from offline.compile import teacher_lm
@@ -80,7 +79,8 @@ def default_out(config: AgentConfig) -> Path:
 def draft(config: AgentConfig, per_kind: int, lm: dspy.LM) -> tuple[list[dict[str, Any]], int]:
     """(rows that validate against the tools, how many were dropped)."""
     toolsets = rows.agent_toolsets(config)
-    tools = render_tools(toolsets[rows.OWN_TOOLS])
+    tools = "\n".join(json.dumps({"name": t.name, "description": t.description, "parameters": t.parameters},
+                                 ensure_ascii=False) for t in toolsets[rows.OWN_TOOLS])  # fmt: skip
     program = dspy.Predict(DraftRows)
     kept: list[dict[str, Any]] = []
     dropped = 0

@@ -1,7 +1,7 @@
 """`evaluate`: one table comparing zero-shot, every compiled variant and native tool calling.
 
     evaluate --program selector --split test        # test: shipped tools + held-out tool sets
-    evaluate --program selector --split dev --variants zero-shot zs:reasoning=1 native
+    evaluate --program selector --split dev --variants zero-shot compiled --compiled labeled-k12d
     evaluate --program answers --split test --limit 40
     evaluate --rescore benchmarks/results/selector-test-full-qwen2.5-coder-1.5b.json --results-dir /tmp/t
 
@@ -28,11 +28,9 @@ from typing import Any
 
 import dspy
 
-from dspy_programs.native_adapter import conversation_turns
 from dspy_programs.native_baseline import native_select
 from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.store import COMPILED_DIR, compiled_dir, status_line
-from dspy_programs.tool_specs import parse_rendered
 from offline import data, rows
 from offline.metrics import args_exact, no_tool_precision_recall, tool_set_exact
 from runtime.bootstrap import configure
@@ -87,48 +85,15 @@ def native_variant(model: str | None, parallel: bool = True) -> Variant:
     llm = chat_model("selector", model=model, max_tokens=160)
 
     def run(ex: dspy.Example) -> tuple[list[Any], int, int]:
-        specs = parse_rendered(ex.tools)
         usage: dict[str, int] = {}
-        calls, _ = native_select(llm, ex.question, specs, conversation_turns(ex.conversation), parallel, usage)
+        calls, _ = native_select(llm, ex.question, ex.tools, ex.conversation.messages, parallel, usage)
         return calls, 1, sum(usage.values())
 
     return Variant(NATIVE if parallel else NATIVE_ONE_CALL, run)
 
 
-def _flag(value: str) -> Any:
-    """A `zs:` option's value: a flag, a number (abstain=0.2) or a name."""
-    flag = {"1": True, "true": True, "0": False, "false": False}.get(value.lower())
-    if flag is not None:
-        return flag
-    try:
-        return float(value)
-    except ValueError:
-        return value
-
-
-def zero_shot_variant(spec: str, lm: dspy.LM) -> Variant:
-    """`zero-shot` (the default ToolSelector) or `zs:key=value,...` (options of ToolSelector)."""
-    options = dict(item.split("=", 1) for item in spec.removeprefix("zs:").split(",") if "=" in item)
-    program = ToolSelector(**{k: _flag(v) for k, v in options.items()})
-    return dspy_variant(f"zero-shot {describe(program)}", program, lm)
-
-
-def describe(program: ToolSelector) -> str:
-    if program.adapter_name != "native":
-        return f"({'ChainOfThought' if program.reasoning else 'Predict'}, {program.adapter_name})"
-    parts = ["ChainOfThought" if program.reasoning else "Predict",
-             "answer_directly" if program.direct else "no-call as text",
-             {"grammar": "grammar", "schema": "JSON schema", "none": "unconstrained",
-              "retry": "grammar on an invalid call"}[program.constrain]]  # fmt: skip
-    if program.prefill:
-        parts.append("prefilled reply")
-    if program.reply != "calls":
-        parts.append(f"{program.reply} reply")
-    if program.example_tools != "signatures":
-        parts.append(f"examples' tools {program.example_tools}")
-    if program.abstain is not None:
-        parts.append(f"answers directly at p >= {program.abstain}")
-    return f"({', '.join(parts)})"
+def zero_shot_variant(lm: dspy.LM) -> Variant:
+    return dspy_variant("zero-shot", ToolSelector(), lm)
 
 
 def compiled_variants(
@@ -149,8 +114,8 @@ def compiled_variants(
         config = selector_kwargs(json.loads(path.with_suffix(".meta.json").read_text()))
         program = ToolSelector(**config)
         program.load(str(path))
-        mark = ", active" if active_state == path.read_text() and active_config == config else ""
-        label = f"compiled: {name} {describe(program)[:-1]}, demos as {program.demo_mode}{mark})"
+        mark = " (active)" if active_state == path.read_text() and active_config == config else ""
+        label = f"compiled: {name}{mark}"
         variants.append(dspy_variant(label, program, lm))
     return variants
 
@@ -316,10 +281,8 @@ def evaluate_selector(args: argparse.Namespace, command: str) -> dict[str, list[
     slug = endpoint("selector", model=args.model).slug
     variants: list[Variant] = []
     for name in args.variants:
-        if name == "zero-shot" or name.startswith("zs:"):
-            variants.append(zero_shot_variant(name, lm))
-        elif name in ("zero-shot-chat", "zero-shot-json"):
-            variants.append(dspy_variant(f"zero-shot (Predict, {name[10:]})", ToolSelector(name[10:]), lm))  # type: ignore[arg-type]
+        if name == "zero-shot":
+            variants.append(zero_shot_variant(lm))
         elif name == "compiled":
             variants += compiled_variants(slug, lm, Path(args.compiled_dir), args.compiled)
         elif name == "native":
@@ -402,8 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="parallel requests (the local server runs one at a time)"
     )
     parser.add_argument("--variants", nargs="+", default=["zero-shot", "compiled", "native"],
-                        help="zero-shot | zs:reasoning=1,direct=0,constrain=0,... (ToolSelector options) | "
-                             "zero-shot-chat | zero-shot-json | compiled | native | native-one-call; "
+                        help="zero-shot | compiled | native | native-one-call; "
                              "--program critic: alone | cot | predict")  # fmt: skip
     parser.add_argument("--compiled", nargs="*", default=None,
                         help="only these compiled variants (e.g. labeled mipro gepa); default: all")

@@ -132,7 +132,7 @@ def run_variant(graph: Any, rows: list[dict[str, Any]], critique: bool, model: s
                      "rounds": out.get("rounds", 0),
                      "calls": [f"{r['name']}({json.dumps(r['args'], sort_keys=True)})"
                                + (f" -> ERROR: {str(r['error'])[:80]}" if r.get("error") else "")
-                               for r in out.get("results", [])]}  # fmt: skip
+                               for r in out.get("tool_results", [])]}  # fmt: skip
         except Exception as exc:  # scored wrong and reported
             answer, error, lm_calls, trail = "", f"{type(exc).__name__}: {exc}"[:300], 0, {}
         seconds = time.perf_counter() - started

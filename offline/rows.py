@@ -23,8 +23,7 @@ from typing import Any
 
 import dspy
 
-from dspy_programs.tool_specs import ToolSpec, render_tools, to_specs, validate_calls
-from offline.data import format_history
+from dspy_programs.tool_specs import ToolSpec, to_specs, validate_calls
 from runtime.agent_config import AgentConfig, agent_config, load_tools
 
 SEED = 2026
@@ -185,7 +184,6 @@ def load(config: AgentConfig, seed: int = SEED) -> Rows:
 
 def examples(rows: Rows, split: str | None) -> list[dspy.Example]:
     """The rows of one split (None: all) as tool-selection examples, in the fields the selector reads."""
-    rendered = {name: render_tools(specs) for name, specs in rows.toolsets.items()}
     out = []
     for row in rows.rows:
         if split and row["split"] != split:
@@ -194,11 +192,11 @@ def examples(rows: Rows, split: str | None) -> list[dspy.Example]:
         history = row.get("history") or []
         out.append(dspy.Example(
             id=row["id"], question=row["question"],
-            conversation=format_history(history),
-            gathered="", tools=rendered[toolset], toolset=toolset, category=row.get("category") or row["kind"],
-            decline=row.get("decline", ""), expected_calls=row["expected_calls"],
-            tool_calls={"tool_calls": row["expected_calls"]}, reasoning="",
-        ).with_inputs("question", "conversation", "gathered", "tools"))  # fmt: skip
+            conversation=dspy.History(messages=list(history)),
+            tool_results="", tools=list(rows.toolsets[toolset]), toolset=toolset,
+            category=row.get("category") or row["kind"], decline=row.get("decline", ""),
+            expected_calls=row["expected_calls"], tool_calls={"tool_calls": row["expected_calls"]},
+        ).with_inputs("question", "conversation", "tool_results", "tools"))  # fmt: skip
     return out
 
 

@@ -93,7 +93,7 @@ class Renderer:
                 if node == "__metadata__" or not isinstance(update, dict):
                     continue
                 if tool_of_node(node) is not None:
-                    for r in update.get("results") or []:
+                    for r in update.get("tool_results") or []:
                         hit = " (cache hit)" if r.get("cache_hit") else ""
                         outcome = f"error: {r['error']}" if r.get("error") else _short(r.get("output"))
                         self.line(f"  • {r['name']} → {outcome}{hit}")

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
+from dspy_programs.tool_block import tools_in_system
 from testkit.scripted_lm import (
     default_script,
     format_reply,
@@ -37,9 +38,14 @@ from testkit.scripted_lm import (
 from testkit.server import free_port
 
 
+def offers_tools(body: dict[str, Any]) -> bool:
+    """A selector request: tools in the system message's tool block, or in `tools` (native tool calling)."""
+    return bool(body.get("tools") or tools_in_system(body.get("messages", [])))
+
+
 def role_and_fields(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
     messages = body.get("messages", [])
-    if body.get("tools") or body.get("grammar"):  # the selector (tools in `tools` or in the system message)
+    if offers_tools(body):
         return "selector", native_selector_fields(messages, body.get("tools") or [])
     system = next((str(m.get("content")) for m in messages if m.get("role") == "system"), "")
     return role_of(system), input_fields(str(messages[-1].get("content", ""))) if messages else {}
@@ -48,9 +54,9 @@ def role_and_fields(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
 def reply_for(body: dict[str, Any]) -> str:
     role, fields = role_and_fields(body)
     outputs = default_script(role, fields)
-    if not (body.get("tools") or body.get("grammar")):
+    if not offers_tools(body):
         return format_reply(outputs)
-    return native_reply(outputs, body.get("messages", []))
+    return native_reply(outputs)
 
 
 # Chat requests answered by this process, per role (selector, synthesizer, ...): tests read it to

@@ -35,12 +35,12 @@ def states(answer: str, expected: float, tolerance: float = 0.01) -> bool:
 async def test_fahrenheit_to_celsius_is_answered_right(server: str) -> None:
     values = await ask(server, "Convert 72 degrees Fahrenheit to Celsius.")
     assert states(values["answer"], 22.22), values["answer"]
-    assert not is_raw(values["answer"], values.get("results", []))
+    assert not is_raw(values["answer"], values.get("tool_results", []))
 
 
 async def test_a_bracketed_expression_is_computed_as_written(server: str) -> None:
     values = await ask(server, "What is (1234 + 5678) * 3?")
-    assert states(values["answer"], 20736, tolerance=0.0), (values["answer"], values.get("results"))
+    assert states(values["answer"], 20736, tolerance=0.0), (values["answer"], values.get("tool_results"))
     assert not states(values["answer"], 18268, tolerance=0.0)
 
 
@@ -56,5 +56,5 @@ async def test_no_answer_is_a_raw_tool_error_or_a_checks_instruction(server: str
     values = await ask(server, question)
     answer = values["answer"]
     assert answer.strip()
-    assert not is_raw(answer, values.get("results", [])), (answer, values.get("results"))
+    assert not is_raw(answer, values.get("tool_results", [])), (answer, values.get("tool_results"))
     assert "ERROR" not in answer and "the draft" not in answer.lower()

@@ -28,7 +28,7 @@ async def thread_values(client: LangGraphClient, thread_id: str) -> dict[str, An
 
 
 def tools_used(values: dict[str, Any]) -> list[str]:
-    return sorted(r["name"] for r in values.get("results", []))
+    return sorted(r["name"] for r in values.get("tool_results", []))
 
 
 def test_ok_and_demo_api(server: str) -> None:
@@ -48,7 +48,7 @@ async def test_graph_shows_every_node(server: str) -> None:
 async def test_percentage_uses_the_calculator(server: str) -> None:
     values = await run(server, "What is 17% of 2,340?", critique=False)
     assert tools_used(values) == ["calculator"]
-    assert values["results"][0]["output"] == "397.8"
+    assert values["tool_results"][0]["output"] == "397.8"
     assert "397.8" in values["answer"]
 
 
@@ -60,7 +60,7 @@ async def test_miles_to_km_uses_unit_conversion(server: str) -> None:
 
 async def test_greeting_uses_no_tool(server: str) -> None:
     values = await run(server, "Hello!", critique=False)
-    assert values.get("results", []) == []
+    assert values.get("tool_results", []) == []
     assert values["answer"]
 
 

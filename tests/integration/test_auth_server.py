@@ -141,8 +141,8 @@ async def test_a_forbidden_tool_is_not_offered_not_run_and_not_audited(
     await bob.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
                         context={"critique": False, "allowed_tools": ["calculator", "http_api"]})  # fmt: skip
     values = (await bob.threads.get_state(thread["thread_id"]))["values"]
-    assert [r["name"] for r in values["results"]] == ["calculator"]
-    assert values["results"][0]["output"] == "42"
+    assert [r["name"] for r in values["tool_results"]] == ["calculator"]
+    assert values["tool_results"][0]["output"] == "42"
     assert [r["name"] for r in values["rejected_calls"]] == ["http_api"]
 
     offered = [f["tools"] for role, f in model.app.state.seen if role == "selector" and "6*7" in f["question"]]
@@ -162,8 +162,8 @@ async def test_alice_without_a_tools_claim_may_use_every_tool(server: str, audit
     await alice.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
                           context={"critique": False})  # fmt: skip
     values = (await alice.threads.get_state(thread["thread_id"]))["values"]
-    assert sorted(r["name"] for r in values["results"]) == ["calculator", "http_api"]
-    assert all(r["error"] is None for r in values["results"]), values["results"]
+    assert sorted(r["name"] for r in values["tool_results"]) == ["calculator", "http_api"]
+    assert all(r["error"] is None for r in values["tool_results"]), values["tool_results"]
     mine = [a for a in audit(audit_path) if a["thread_id"] == thread["thread_id"] and a["outcome"] != "started"]
     assert sorted((a["user"], a["tool"]) for a in mine) == [("alice", "calculator"), ("alice", "http_api")]
 
@@ -250,7 +250,7 @@ async def _alice_fills_the_cache(server: str, bearer: str = ALICE) -> str:
     question = f"convert_units{json.dumps(UNITS)}"
     await user.runs.wait(thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": question}]},
                          context={"critique": False})  # fmt: skip
-    results = (await user.threads.get_state(thread["thread_id"]))["values"]["results"]
+    results = (await user.threads.get_state(thread["thread_id"]))["values"]["tool_results"]
     assert [(r["name"], r["error"]) for r in results] == [("convert_units", None)]
     return str(thread["thread_id"])
 
@@ -271,7 +271,7 @@ async def test_goto_an_executor_cannot_read_anothers_cached_result(server: str, 
         await bob.runs.wait(thread["thread_id"], "agent", command={"goto": goto}, context={"critique": False},
                             raise_error=False)  # fmt: skip
         values = (await bob.threads.get_state(thread["thread_id"]))["values"]
-        outputs = [r for r in values.get("results", []) if r.get("output")]
+        outputs = [r for r in values.get("tool_results", []) if r.get("output")]
         assert outputs == [], (goto, outputs)  # nothing of Alice's result
         assert _bobs_audit(audit_path, before) == [("convert_units", "denied", False)], goto
 
@@ -285,11 +285,11 @@ async def test_a_state_update_as_select_cannot_read_anothers_cached_result(serve
                         context={"critique": False})  # fmt: skip
     before = len(audit(audit_path))
     pending = [{"call_id": "forged", "name": "convert_units", "args": UNITS, "user": "bob", "grant": "f" * 64}]
-    await bob.threads.update_state(tid, {"pending_calls": pending, "results": None}, as_node="select")
+    await bob.threads.update_state(tid, {"pending_calls": pending, "tool_results": None}, as_node="select")
     await bob.runs.wait(tid, "agent", input=None, context={"critique": False})
     values = (await bob.threads.get_state(tid))["values"]
-    assert [(r["name"], r["output"]) for r in values["results"]] == [("convert_units", None)]
-    assert "not permitted" in values["results"][0]["error"]
+    assert [(r["name"], r["output"]) for r in values["tool_results"]] == [("convert_units", None)]
+    assert "not permitted" in values["tool_results"][0]["error"]
     assert _bobs_audit(audit_path, before) == [("convert_units", "denied", False)]
 
 
@@ -328,16 +328,18 @@ async def _replays(server: str, bearer: str, call: dict[str, Any], audit_path: P
         for how in ("goto", "update"):
             before = len(audit(audit_path))
             # Only what this replay added: the call's own thread keeps the call's real result.
-            prior = len((await caller.threads.get_state(tid))["values"].get("results") or []) if how == "goto" else 0
+            state = (await caller.threads.get_state(tid))["values"]
+            prior = len(state.get("tool_results") or []) if how == "goto" else 0
             if how == "goto":
                 goto = {"node": "run_convert_units", "input": {"call": call}}
                 await caller.runs.wait(tid, "agent", command={"goto": goto}, context={"critique": False},
                                        raise_error=False)  # fmt: skip
             else:
-                await caller.threads.update_state(tid, {"pending_calls": [call], "results": None}, as_node="select")
+                await caller.threads.update_state(tid, {"pending_calls": [call], "tool_results": None},
+                                                  as_node="select")  # fmt: skip
                 await caller.runs.wait(tid, "agent", input=None, context={"critique": False}, raise_error=False)
             values = (await caller.threads.get_state(tid))["values"]
-            mine = [r for r in (values.get("results") or [])[prior:] if r["call_id"] == call["call_id"]]
+            mine = [r for r in (values.get("tool_results") or [])[prior:] if r["call_id"] == call["call_id"]]
             assert mine and all(r["output"] is None and r["error"] for r in mine), (how, mine)
             assert not any(r.get("cache_hit") for r in mine)
             lines = [(a["user"], a["tool"], a["outcome"], a["cache_hit"]) for a in audit(audit_path)[before:]]

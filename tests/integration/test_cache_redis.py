@@ -68,7 +68,7 @@ def test_entry_is_namespaced_by_tool_and_served_from_redis(scripted_lm: Scripted
     # A second graph (another worker) with its own cache object reads the same entry.
     other = build_graph([tool("echo", lambda text: record(calls, text), ttl=60)],
                         cache=build_cache(Settings(redis_url=REDIS_URL)))  # fmt: skip
-    assert ask(other, 'echo{"text": "same"}')["results"][0]["output"] == "same"
+    assert ask(other, 'echo{"text": "same"}')["tool_results"][0]["output"] == "same"
     assert calls == ["same"]
 
 
@@ -91,7 +91,7 @@ def test_changed_tool_version_gets_a_new_key(scripted_lm: ScriptedLM, db: redis.
     v2 = build_graph([tool("versioned", lambda text: "new", version="2")], cache=cache)
     ask(v1, 'versioned{"text": "x"}')
     key_v1 = keys(db)
-    assert ask(v2, 'versioned{"text": "x"}')["results"][0]["output"] == "new"
+    assert ask(v2, 'versioned{"text": "x"}')["tool_results"][0]["output"] == "new"
     both = keys(db)
     assert len(both) == 2 and set(key_v1) < set(both)
 
@@ -180,7 +180,7 @@ def test_outage_mid_run_continues_uncached_with_one_warning_and_recovers(
     with caplog.at_level(logging.WARNING, logger="runtime.cache"):
         for _ in range(3):
             out = ask(graph, 'sturdy{"text": "x"}')
-            assert out["results"][0]["output"] == "x" and out["answer"]
+            assert out["tool_results"][0]["output"] == "x" and out["answer"]
             time.sleep(0.25)  # past the retry delay: each run tries Redis again
     assert calls == ["x", "x", "x", "x"]  # uncached while Redis is down
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "unavailable" in r.getMessage()]
@@ -206,5 +206,5 @@ async def test_outage_on_the_async_path(scripted_lm: ScriptedLM, throwaway: Thro
     await graph.ainvoke(payload, context=Context(critique=False))
     throwaway.kill()
     out = await graph.ainvoke(payload, context=Context(critique=False))
-    assert out["results"][0]["output"] == "x"
+    assert out["tool_results"][0]["output"] == "x"
     assert calls == ["x", "x"]

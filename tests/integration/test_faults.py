@@ -73,8 +73,8 @@ def test_a_raising_tool_is_recorded_and_the_answer_says_what_failed(scripted_lm:
 
     graph = build_graph([make_tool("inventory", broken, ttl=0)], cache=InMemoryCache())
     out = ask(graph, 'inventory{"text": "NW-ARM-200"}', critique=False)
-    assert out["results"][0]["error"] == "ConnectionResetError: inventory database went away"
-    assert out["results"][0]["output"] is None
+    assert out["tool_results"][0]["error"] == "ConnectionResetError: inventory database went away"
+    assert out["tool_results"][0]["output"] is None
     assert "inventory" in out["answer"] and "went away" in out["answer"]
     assert out["messages"][-1].content == out["answer"]
 
@@ -88,7 +88,7 @@ def test_a_hanging_sync_tool_times_out(scripted_lm: ScriptedLM, env: Any) -> Non
     started = time.monotonic()
     out = ask(graph, 'stuck{"text": "x"}', critique=False)
     assert time.monotonic() - started < 5
-    assert out["results"][0]["error"] == "stuck timed out after 0.5s"
+    assert out["tool_results"][0]["error"] == "stuck timed out after 0.5s"
     assert "timed out" in out["answer"]
 
 
@@ -106,7 +106,7 @@ async def test_a_hanging_async_tool_times_out(scripted_lm: ScriptedLM, env: Any)
     started = time.monotonic()
     out = await graph.ainvoke(user_input('stuck_async{"text": "x"}'), context=Context(critique=False))
     assert time.monotonic() - started < 5
-    assert out["results"][0]["error"] == "stuck_async timed out after 0.5s"
+    assert out["tool_results"][0]["error"] == "stuck_async timed out after 0.5s"
 
 
 async def test_a_hanging_sync_tool_times_out_in_an_async_run(scripted_lm: ScriptedLM, env: Any) -> None:
@@ -115,7 +115,7 @@ async def test_a_hanging_sync_tool_times_out_in_an_async_run(scripted_lm: Script
     started = time.monotonic()
     out = await graph.ainvoke(user_input('stuck{"text": "x"}'), context=Context(critique=False))
     assert time.monotonic() - started < 5
-    assert out["results"][0]["error"] == "stuck timed out after 0.5s"
+    assert out["tool_results"][0]["error"] == "stuck timed out after 0.5s"
 
 
 # --- repeated failures: the circuit breaker -------------------------------------------------
@@ -135,17 +135,17 @@ def test_breaker_stops_calling_a_failing_tool_then_tries_again(scripted_lm: Scri
     graph = build_graph([make_tool("flaky", flaky, ttl=0)], cache=InMemoryCache())
     q = 'flaky{"text": "x"}'
     for _ in range(2):
-        assert ask(graph, q, critique=False)["results"][0]["error"] == "RuntimeError: backend down"
+        assert ask(graph, q, critique=False)["tool_results"][0]["error"] == "RuntimeError: backend down"
     assert gauge("flaky") == 1
     out = ask(graph, q, critique=False)
     assert len(calls) == 2  # the third run never reached the tool
-    assert "flaky is temporarily unavailable" in out["results"][0]["error"]
+    assert "flaky is temporarily unavailable" in out["tool_results"][0]["error"]
     assert "temporarily unavailable" in out["answer"]
 
     time.sleep(0.6)  # cooldown: the next call is the half-open trial
     healthy.set()
     out = ask(graph, q, critique=False)
-    assert len(calls) == 3 and out["results"][0]["output"] == "fine"
+    assert len(calls) == 3 and out["tool_results"][0]["output"] == "fine"
     assert gauge("flaky") == 0
 
 
@@ -157,7 +157,7 @@ def test_bad_input_from_the_model_does_not_open_the_breaker(scripted_lm: Scripte
 
     graph = build_graph([make_tool("picky", picky, ttl=0)], cache=InMemoryCache())
     for _ in range(3):
-        assert ask(graph, 'picky{"text": "x"}', critique=False)["results"][0]["error"] == "text must be a SKU"
+        assert ask(graph, 'picky{"text": "x"}', critique=False)["tool_results"][0]["error"] == "text must be a SKU"
     assert gauge("picky") == 0
 
 
@@ -183,7 +183,7 @@ def test_breaker_protects_a_real_http_backend(
         HTTP_TOOL_BASE_URL=base_url, TOOL_TTLS='{"http_api": 0}', CIRCUIT_FAILURE_THRESHOLD="3", CIRCUIT_COOLDOWN_S="60"
     )
     graph = build_graph(TOOLS, cache=InMemoryCache())
-    errors = [ask(graph, 'http_api{"path": "/status/billing"}', critique=False)["results"][0]["error"]
+    errors = [ask(graph, 'http_api{"path": "/status/billing"}', critique=False)["tool_results"][0]["error"]
               for _ in range(6)]  # fmt: skip
     assert len(hits) == 3
     assert errors[:3] == ["the API answered /status/billing with HTTP 503"] * 3

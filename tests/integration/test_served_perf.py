@@ -69,15 +69,15 @@ async def test_same_tool_call_on_two_threads_hits_the_redis_cache(server: str, d
     hits_before = metric(server, hits)
     first = await stream(server, QUESTION, critique=False)
     [update] = executor_updates(first)
-    assert update["run_calculator"]["results"][0]["output"] == "42"
-    assert update["run_calculator"]["results"][0]["cache_hit"] is False
+    assert update["run_calculator"]["tool_results"][0]["output"] == "42"
+    assert update["run_calculator"]["tool_results"][0]["cache_hit"] is False
     cached_keys = [k.decode() for k in cast("list[bytes]", db.keys(CACHE_PREFIX + "*:run_calculator:*"))]
     assert len(cached_keys) == 1 and db.ttl(cached_keys[0]) > 0
 
     second = await stream(server, QUESTION, critique=False)  # a new thread
     [update] = executor_updates(second)
-    assert update["run_calculator"]["results"][0]["cache_hit"] is True
-    assert update["run_calculator"]["results"][0]["output"] == "42"
+    assert update["run_calculator"]["tool_results"][0]["cache_hit"] is True
+    assert update["run_calculator"]["tool_results"][0]["output"] == "42"
     assert not [d for e, d in second if e == "custom" and d.get("event") == "tool_started"]  # the tool did not run
     assert metric(server, hits) == hits_before + 1
 

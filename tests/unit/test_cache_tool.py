@@ -91,9 +91,9 @@ def test_new_tool_version_never_reads_the_old_entry(scripted_lm: ScriptedLM) -> 
     calls: list[str] = []
     v1 = build_graph([tool("versioned", lambda text: record(calls, "v1", "old"), version="1")], cache=shared)
     v2 = build_graph([tool("versioned", lambda text: record(calls, "v2", "new"), version="2")], cache=shared)
-    assert ask(v1, 'versioned{"text": "x"}')["results"][0]["output"] == "old"
-    assert ask(v2, 'versioned{"text": "x"}')["results"][0]["output"] == "new"
-    assert ask(v1, 'versioned{"text": "x"}')["results"][0]["output"] == "old"  # v1's entry is still its own
+    assert ask(v1, 'versioned{"text": "x"}')["tool_results"][0]["output"] == "old"
+    assert ask(v2, 'versioned{"text": "x"}')["tool_results"][0]["output"] == "new"
+    assert ask(v1, 'versioned{"text": "x"}')["tool_results"][0]["output"] == "old"  # v1's entry is still its own
     assert calls == ["v1", "v2"]
 
 
@@ -142,9 +142,9 @@ def test_error_results_are_never_cached(scripted_lm: ScriptedLM) -> None:
         return "fine"
 
     graph = build_graph([tool("flaky", flaky)], cache=cache())
-    assert ask(graph, 'flaky{"text": "x"}')["results"][0]["error"]
-    assert ask(graph, 'flaky{"text": "x"}')["results"][0]["output"] == "fine"
-    assert ask(graph, 'flaky{"text": "x"}')["results"][0]["output"] == "fine"
+    assert ask(graph, 'flaky{"text": "x"}')["tool_results"][0]["error"]
+    assert ask(graph, 'flaky{"text": "x"}')["tool_results"][0]["output"] == "fine"
+    assert ask(graph, 'flaky{"text": "x"}')["tool_results"][0]["output"] == "fine"
     assert attempts == ["x", "x"]
 
 

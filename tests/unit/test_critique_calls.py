@@ -28,7 +28,7 @@ def scripted(
 
     def script(role: str, fields: dict[str, str]) -> dict[str, Any]:
         if role == "selector":
-            return {"reasoning": "", "tool_calls": {"tool_calls": select(fields.get("gathered", ""))}}
+            return {"reasoning": "", "tool_calls": {"tool_calls": select(fields.get("tool_results", ""))}}
         if role == "synthesizer":
             return {"answer": synth(fields.get("tool_results", ""))}
         if role == "refiner":
@@ -71,7 +71,7 @@ def test_a_tool_error_goes_back_to_select_with_the_error_and_the_corrected_call_
     out = run(monkeypatch, lm, "Convert 72 degrees Fahrenheit to Celsius.")
     assert lm.roles() == ["selector", "selector", "synthesizer"]  # no draft before the correction
     assert out["answer"] == "72 °F is 22.2222 °C."
-    assert out["verdict"] == "accept" and out["results"][0]["retried"] is True
+    assert out["verdict"] == "accept" and out["tool_results"][0]["retried"] is True
 
 
 def test_a_failed_call_is_not_retried_beyond_max_tool_rounds(monkeypatch) -> None:
@@ -87,7 +87,7 @@ def test_with_the_loop_off_a_failed_call_goes_straight_to_the_draft(monkeypatch)
     lm = scripted(lambda gathered: [convert(72, "degree_fahrenheight", "degC")], lambda results: "It failed.")
     out = run(monkeypatch, lm, "Convert 72 degrees Fahrenheit to Celsius.", critique=False)
     assert lm.roles() == ["selector", "synthesizer"]
-    assert out["answer"] == "It failed." and "retried" not in out["results"][0]
+    assert out["answer"] == "It failed." and "retried" not in out["tool_results"][0]
 
 
 def test_a_refused_call_goes_back_to_select_with_the_valid_tool_names(monkeypatch) -> None:
@@ -127,7 +127,7 @@ def test_a_mismatched_call_the_selector_does_not_replace_keeps_its_output(monkey
     out = run(monkeypatch, lm, "What is (1234 + 5678) * 3?")
     # The check may be wrong; with no other call, the set-aside output is put back and answered.
     assert lm.roles() == ["selector", "selector", "synthesizer"]
-    assert out["results"][0]["output"] == "18268" and out["results"][0]["error"] is None
+    assert out["tool_results"][0]["output"] == "18268" and out["tool_results"][0]["error"] is None
     assert out["answer"] == "The result is 18268."
 
 
@@ -137,7 +137,7 @@ def test_nautical_miles_converted_as_statute_miles_go_back_to_select(monkeypatch
 
     lm = scripted(select, lambda results: f"10 nautical miles is {json.loads(last_line(results))['value']} km.")
     out = run(monkeypatch, lm, "How many km are 10 nautical miles?")
-    assert "the question says nautical mile" in lm.calls[1][1]["gathered"]
+    assert "the question says nautical mile" in lm.calls[1][1]["tool_results"]
     assert out["answer"] == "10 nautical miles is 18.52 km."
 
 
@@ -148,7 +148,7 @@ def test_a_days_between_question_answered_with_add_days_is_sent_back(monkeypatch
     lm = scripted(lambda gathered: [right] if gathered else [wrong],
                   lambda results: f"There are {json.loads(last_line(results))['days']} days between them.")  # fmt: skip
     out = run(monkeypatch, lm, "How many days are there between 2026-01-05 and 2026-03-01?")
-    assert "operation 'difference'" in lm.calls[1][1]["gathered"]
+    assert "operation 'difference'" in lm.calls[1][1]["tool_results"]
     assert out["answer"] == "There are 55 days between them." and out["verdict"] == "accept"
 
 

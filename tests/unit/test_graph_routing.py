@@ -70,7 +70,7 @@ def test_two_tools_run_in_parallel(scripted_lm: ScriptedLM) -> None:
 
     graph = build_graph([make_tool("alpha", meet), make_tool("beta", meet)], cache=InMemoryCache())
     out = ask(graph, 'use alpha{"text": "a"} and beta{"text": "b"}')
-    outputs = sorted((r["name"], r["output"], r["error"]) for r in out["results"])
+    outputs = sorted((r["name"], r["output"], r["error"]) for r in out["tool_results"])
     assert outputs == [("alpha", "A", None), ("beta", "B", None)]
 
 
@@ -83,7 +83,7 @@ def test_invalid_arguments_are_rejected_not_executed(scripted_lm: ScriptedLM) ->
     # The refused call went back to the selector once (it made no other call); the scripted draft
     # echoes the raw error, so the checks send it to the refiner, and the answer says it in words.
     assert scripted_lm.roles() == ["selector", "selector", "synthesizer", "refiner"]
-    assert "not run" in scripted_lm.calls[1][1]["gathered"]
+    assert "not run" in scripted_lm.calls[1][1]["tool_results"]
     assert "not run" in scripted_lm.calls[2][1]["tool_results"]
     assert out["answer"].startswith("I could not run echo: invalid arguments") and "ERROR" not in out["answer"]
 
@@ -94,7 +94,7 @@ def test_tool_error_is_recorded_and_answered(scripted_lm: ScriptedLM) -> None:
 
     graph = build_graph([make_tool("boom", boom)], cache=InMemoryCache())
     out = ask(graph, 'boom{"text": "x"}')
-    assert out["results"][0]["error"] == "RuntimeError: disk on fire"
+    assert out["tool_results"][0]["error"] == "RuntimeError: disk on fire"
     assert "disk on fire" in out["answer"]
 
 
@@ -115,7 +115,7 @@ def test_refine_loop_is_bounded(scripted_lm: ScriptedLM) -> None:
 def test_need_more_info_goes_back_to_select_and_is_bounded(scripted_lm: ScriptedLM) -> None:
     def script(role: str, fields: dict[str, str]) -> dict[str, Any]:
         if role == "selector":  # a new call every round
-            text = f"hi{fields.get('gathered', '').count('->')}"
+            text = f"hi{fields.get('tool_results', '').count('->')}"
             return {"reasoning": "", "tool_calls": {"tool_calls": [{"name": "echo", "args": {"text": text}}]}}
         return default_script(role, fields)
 

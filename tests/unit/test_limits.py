@@ -145,8 +145,8 @@ def test_tool_over_its_limit_waits_then_records_an_error(
     before = sample("agent_tool_rate_limited_total", tool="limited")
     first = graph.invoke(user_input('limited{"text": "a"}'), context=Context(critique=False))
     second = graph.invoke(user_input('limited{"text": "b"}'), context=Context(critique=False))
-    assert first["results"][0]["error"] is None
-    assert "rate limited" in second["results"][0]["error"]
+    assert first["tool_results"][0]["error"] is None
+    assert "rate limited" in second["tool_results"][0]["error"]
     assert calls == ["a"]
     assert sample("agent_tool_rate_limited_total", tool="limited") == before + 1
 
@@ -158,7 +158,7 @@ async def test_async_executor_is_rate_limited_too(scripted_lm: ScriptedLM, monke
     ctx = Context(critique=False)
     await graph.ainvoke(user_input('alimited{"text": "a"}'), context=ctx)
     out = await graph.ainvoke(user_input('alimited{"text": "b"}'), context=ctx)
-    assert "rate limited" in out["results"][0]["error"]
+    assert "rate limited" in out["tool_results"][0]["error"]
 
 
 def test_every_lm_call_takes_a_token_from_its_endpoint(

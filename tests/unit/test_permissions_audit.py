@@ -68,7 +68,7 @@ def test_executor_refuses_a_forbidden_tool_even_if_asked_directly(caplog: pytest
     with patch("nodes.execute.get_stream_writer", return_value=lambda _: None):
         out = executor.invoke({"call": {"call_id": "c1", "name": "secret", "args": {"text": "x"}}}, config)
     assert ran == []
-    assert out["results"][0]["error"] == "secret is not permitted for this user"
+    assert out["tool_results"][0]["error"] == "secret is not permitted for this user"
     assert [(a["user"], a["tool"], a["outcome"]) for a in audit_lines(caplog)] == [("bob", "secret", "denied")]
 
 

@@ -58,7 +58,7 @@ def test_a_rate_limited_trial_releases_the_half_open_breaker(monkeypatch: pytest
     breaker = _half_open("limited")
     with patch("nodes.execute.get_stream_writer", return_value=lambda _: None):
         out = executor.invoke({"call": granted("carol", "limited", {"text": "x"})}, CONFIG)
-    assert "rate limited" in out["results"][0]["error"]
+    assert "rate limited" in out["tool_results"][0]["error"]
     assert breaker.state == "half_open" and breaker.allow()  # the trial is free again, not stuck
 
 
@@ -209,9 +209,9 @@ def test_a_cache_hit_checks_the_callers_current_permissions_and_is_audited(caplo
         hit = asyncio.run(execute(tool, cache, {"call": call}, wide))
         narrowed = asyncio.run(execute(tool, cache, {"call": call}, Caller("dana", frozenset(), "t", "r")))
     assert ran == ["x"]
-    assert first["results"][0]["output"] == hit["results"][0]["output"] == "result of x"
-    assert hit["results"][0]["cache_hit"] is True
-    assert narrowed["results"][0]["output"] is None and "not permitted" in narrowed["results"][0]["error"]
+    assert first["tool_results"][0]["output"] == hit["tool_results"][0]["output"] == "result of x"
+    assert hit["tool_results"][0]["cache_hit"] is True
+    assert narrowed["tool_results"][0]["output"] is None and "not permitted" in narrowed["tool_results"][0]["error"]
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "agent.audit"]
     assert [(a["outcome"], a["cache_hit"], a["user"], a["thread_id"], a["run_id"]) for a in lines] == [
         ("started", False, "dana", "t", "r"), ("ok", False, "dana", "t", "r"), ("ok", True, "dana", "t", "r"),
@@ -226,10 +226,10 @@ def test_a_half_open_trial_that_fails_validation_does_not_close_the_breaker() ->
     breaker = _half_open("strict")
     with _quiet():
         out = executor.invoke({"call": granted("carol", "strict", {"text": "x"})}, CONFIG)
-        assert "not a valid expression" in out["results"][0]["error"]
+        assert "not a valid expression" in out["tool_results"][0]["error"]
         assert breaker.state == "half_open"  # not closed: no verdict on the backend
         missing = executor.invoke({"call": granted("carol", "strict", {})}, CONFIG)  # fails the args schema
-        assert missing["results"][0]["error"] and breaker.state == "half_open"
+        assert missing["tool_results"][0]["error"] and breaker.state == "half_open"
     assert breaker.allow()  # the next call is the trial
 
 
@@ -294,10 +294,10 @@ def test_rate_limits_are_per_user(monkeypatch: pytest.MonkeyPatch) -> None:
     erin: RunnableConfig = {"configurable": {"langgraph_auth_user_id": "erin",
                                              "langgraph_auth_user": {"identity": "erin"}}}  # fmt: skip
     with _quiet():
-        assert executor.invoke({"call": granted("carol", "scarce", {"text": "1"})}, CONFIG)["results"][0]["output"]
-        spent = executor.invoke({"call": granted("carol", "scarce", {"text": "2"})}, CONFIG)["results"][0]
+        assert executor.invoke({"call": granted("carol", "scarce", {"text": "1"})}, CONFIG)["tool_results"][0]["output"]
+        spent = executor.invoke({"call": granted("carol", "scarce", {"text": "2"})}, CONFIG)["tool_results"][0]
         assert "rate limited" in (spent["error"] or "")
-        other = executor.invoke({"call": granted("erin", "scarce", {"text": "3"})}, erin)["results"][0]
+        other = executor.invoke({"call": granted("erin", "scarce", {"text": "3"})}, erin)["tool_results"][0]
     assert other["output"] == "3"  # Carol's spending did not use up Erin's allowance
 
 
@@ -342,9 +342,9 @@ def test_the_selector_tokenizes_the_conversation_off_the_event_loop(
     from testkit.inputs import user_input
 
     on_loop: list[bool] = []
-    real = select.format_conversation
+    real = select.conversation_turns
 
-    def watched(*args: Any, **kwargs: Any) -> str:
+    def watched(*args: Any, **kwargs: Any) -> Any:
         try:
             asyncio.get_running_loop()
             on_loop.append(True)
@@ -352,7 +352,7 @@ def test_the_selector_tokenizes_the_conversation_off_the_event_loop(
             on_loop.append(False)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(select, "format_conversation", watched)
+    monkeypatch.setattr(select, "conversation_turns", watched)
     graph = build_graph([make_tool("echo", lambda text: text)], cache=BoundedMemoryCache(10))
     asyncio.run(graph.ainvoke(user_input("hello"), context=Context(critique=False)))
     assert on_loop == [False]  # in a worker thread: the server's loop keeps serving
