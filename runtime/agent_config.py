@@ -70,7 +70,13 @@ class AgentConfig(BaseModel):
 
 def config_path() -> Path:
     """AGENT_CONFIG, else ./agent.toml, else the template's own agent.toml."""
-    named = os.environ.get("AGENT_CONFIG")
+    return _resolved(os.environ.get("AGENT_CONFIG"))
+
+
+# Once per AGENT_CONFIG value: the nodes read the configuration on the server's event loop, where
+# looking at the working directory or the file system is a blocking call.
+@lru_cache(maxsize=8)
+def _resolved(named: str | None) -> Path:
     if named:  # relative to the working directory, else to the project (`agent-up` serves from there)
         path = Path(named)
         return path.resolve() if path.is_absolute() or path.exists() else (PROJECT_ROOT / path).resolve()
