@@ -327,9 +327,6 @@ async def _replays(server: str, bearer: str, call: dict[str, Any], audit_path: P
     for tid in threads:
         for how in ("goto", "update"):
             before = len(audit(audit_path))
-            # Only what this replay added: the call's own thread keeps the call's real result.
-            state = (await caller.threads.get_state(tid))["values"]
-            prior = len(state.get("tool_results") or []) if how == "goto" else 0
             if how == "goto":
                 goto = {"node": "run_convert_units", "input": {"call": call}}
                 await caller.runs.wait(tid, "agent", command={"goto": goto}, context={"critique": False},
@@ -339,7 +336,9 @@ async def _replays(server: str, bearer: str, call: dict[str, Any], audit_path: P
                                                   as_node="select")  # fmt: skip
                 await caller.runs.wait(tid, "agent", input=None, context={"critique": False}, raise_error=False)
             values = (await caller.threads.get_state(tid))["values"]
-            mine = [r for r in (values.get("tool_results") or [])[prior:] if r["call_id"] == call["call_id"]]
+            # A result replaces the one with the same call id (merge_results): in the call's own
+            # thread the refusal must have taken the place of the call's real result.
+            mine = [r for r in values.get("tool_results") or [] if r["call_id"] == call["call_id"]]
             assert mine and all(r["output"] is None and r["error"] for r in mine), (how, mine)
             assert not any(r.get("cache_hit") for r in mine)
             lines = [(a["user"], a["tool"], a["outcome"], a["cache_hit"]) for a in audit(audit_path)[before:]]
