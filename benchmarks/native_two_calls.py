@@ -1,6 +1,6 @@
 """Why native tool calling writes one call where two are needed: the raw requests and replies.
 
-    .venv/bin/python -m benchmarks.native_two_calls [--rows 4] [--server http://127.0.0.1:8080]
+    .venv/bin/python -m benchmarks.native_two_calls [--rows 4]
 
 For two-part questions of the train split (shipped tools), this sends the native baseline's request
 exactly as `native_select` sends it through LangChain's `ChatOpenAI` (the HTTP bodies are recorded
@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 import httpx
-from langchain_openai import ChatOpenAI
 
 from benchmarks._common import md_table, write_results
 from dspy_programs.native_baseline import native_select
 from offline import data
+from runtime.models import chat_model, endpoint
 from runtime.settings import get_settings
 
 MARK = "</tool_call>"
@@ -62,8 +63,6 @@ def after_first_call(server: str, prompt: str, reply_text: str) -> dict[str, Any
     body = {"prompt": prompt + head, "n_predict": 1, "temperature": 0, "n_probs": 10, "cache_prompt": False}
     out = httpx.post(f"{server}/completion", json=body, timeout=120).json()
     probs = out["completion_probabilities"][0]["top_logprobs"]
-    import math
-
     return {"prefix_written": head, "top": [(p["token"], round(math.exp(p["logprob"]), 4)) for p in probs]}
 
 
@@ -81,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="native_two_calls", description=__doc__,
                                      formatter_class=argparse.RawTextHelpFormatter)  # fmt: skip
     parser.add_argument("--rows", type=int, default=4, help="two-part questions of the train split")
-    parser.add_argument("--server", default="http://127.0.0.1:8080")
     args = parser.parse_args(argv)
+    args.server = (endpoint("selector").base_url or "").rstrip("/").removesuffix("/v1")  # llama-server's own routes
     rows = [ex for ex in data.selection_examples("train", toolsets="shipped") if len(ex.expected_calls) == 2]
     specs = data.toolset_specs("shipped")
     records = []
@@ -91,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
                                   "expected": [c["name"] for c in ex.expected_calls]}  # fmt: skip
         for parallel in (True, False):
             log: list[dict[str, Any]] = []
-            llm = ChatOpenAI(model="local", base_url=f"{args.server}/v1", api_key="none",  # type: ignore[arg-type]
-                             temperature=0.0, max_tokens=get_settings().lm_max_tokens, max_retries=0,
-                             http_client=recorder(log))  # fmt: skip
+            # The baseline's own model client (evaluate's native variant), its HTTP bodies recorded.
+            llm = chat_model("selector", max_tokens=get_settings().lm_max_tokens, http_client=recorder(log))
             reply = native_select(llm, ex.question, specs, parallel=parallel)
             key = "parallel" if parallel else "one_call"
             record[key] = {"request": log[-1]["request"], "response": log[-1]["response"],
@@ -101,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                            "rejected": reply.rejected_json(), "unparsable": reply.unparsable}  # fmt: skip
         prompt = rendered_prompt(args.server, record["parallel"]["request"])
         record["rendered_prompt"] = prompt
-        record["after_first_call"] = after_first_call(args.server, prompt, raw_reply_text(record["parallel"]["response"]))
+        first_reply = raw_reply_text(record["parallel"]["response"])
+        record["after_first_call"] = after_first_call(args.server, prompt, first_reply)
         records.append(record)
         print(json.dumps({k: record[k] for k in ("id", "expected")} | {"calls": record["parallel"]["calls"],
               "source": record["parallel"]["source"], "next": record["after_first_call"]}), flush=True)  # fmt: skip
