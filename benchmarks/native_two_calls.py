@@ -12,7 +12,12 @@ by an httpx event hook, not rebuilt), and records, per question:
   rendered prompt plus the reply up to its first `</tool_call>`, greedy, top 10 probabilities): if
   `<tool_call>` is unlikely there, the model, not the server or the client, ends the reply after one
   call;
-- the same request with `parallel_tool_calls` off, for comparison.
+- the same request with `parallel_tool_calls` off, for comparison;
+- two continuations of the rendered prompt (`POST /completion`, greedy, the same token limit): with
+  the template's tool-call example corrected (Qwen2.5-Coder's template writes it with doubled
+  braces, `{{"name": ...}}`, which the model then copies), and with the reply started as `<tool_call>`
+  (the tagged format the server parses): whether either makes the model write its calls in tags,
+  and more than one.
 
 Needs the model server (`model serve`), alone (run under the shared lock); first run, no LM cache.
 """
@@ -27,12 +32,15 @@ from typing import Any
 import httpx
 
 from benchmarks._common import md_table, write_results
-from dspy_programs.native_baseline import native_select
+from dspy_programs.native_baseline import native_select, parse_content_calls
 from offline import data
 from runtime.models import chat_model, endpoint
 from runtime.settings import get_settings
 
 MARK = "</tool_call>"
+# The tool-call example in the GGUF's chat template, as rendered, and as Qwen2.5's own template writes it.
+DOUBLED = '{{"name": <function-name>, "arguments": <args-json-object>}}'
+SINGLE = '{"name": <function-name>, "arguments": <args-json-object>}'
 
 
 def recorder(log: list[dict[str, Any]]) -> httpx.Client:
@@ -64,6 +72,14 @@ def after_first_call(server: str, prompt: str, reply_text: str) -> dict[str, Any
     out = httpx.post(f"{server}/completion", json=body, timeout=120).json()
     probs = out["completion_probabilities"][0]["top_logprobs"]
     return {"prefix_written": head, "top": [(p["token"], round(math.exp(p["logprob"]), 4)) for p in probs]}
+
+
+def continuation(server: str, prompt: str) -> dict[str, Any]:
+    """The model's greedy continuation of a raw prompt, and the calls in it (tagged, or as JSON text)."""
+    body = {"prompt": prompt, "n_predict": get_settings().lm_max_tokens, "temperature": 0, "cache_prompt": False}
+    text = str(httpx.post(f"{server}/completion", json=body, timeout=300).json()["content"])
+    return {"text": text, "tagged_calls": text.count(MARK),
+            "calls": [c["name"] for c in parse_content_calls(text)]}  # fmt: skip
 
 
 def raw_reply_text(response: dict[str, Any]) -> str:
@@ -101,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         record["rendered_prompt"] = prompt
         first_reply = raw_reply_text(record["parallel"]["response"])
         record["after_first_call"] = after_first_call(args.server, prompt, first_reply)
+        record["doubled_braces_in_template"] = DOUBLED in prompt
+        record["template_corrected"] = continuation(args.server, prompt.replace(DOUBLED, SINGLE))
+        record["started_tagged"] = continuation(args.server, prompt + "<tool_call>\n")
         records.append(record)
         print(json.dumps({k: record[k] for k in ("id", "expected")} | {"calls": record["parallel"]["calls"],
               "source": record["parallel"]["source"], "next": record["after_first_call"]}), flush=True)  # fmt: skip
@@ -109,12 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         after = r["after_first_call"]
         return "; ".join(f"{t!r} {p}" for t, p in after["top"][:3]) if after else "(no tagged call)"
 
+    def probe(r: dict[str, Any], key: str) -> str:
+        return f"{', '.join(r[key]['calls']) or 'none'} ({r[key]['tagged_calls']} tagged)"
+
     table = md_table(
         ["row", "expected", "calls (parallel on)", "read from", "finish", "calls (parallel off)",
-         "next tokens after the first call (p)"],
+         "next tokens after the first tagged call (p)", "template corrected", "reply started with <tool_call>"],
         [[r["id"], ", ".join(r["expected"]), ", ".join(r["parallel"]["calls"]) or "none", r["parallel"]["source"],
           r["parallel"]["response"]["choices"][0]["finish_reason"], ", ".join(r["one_call"]["calls"]) or "none",
-          next_token(r)] for r in records],
+          next_token(r), probe(r, "template_corrected"), probe(r, "started_tagged")] for r in records],
     )  # fmt: skip
     write_results("native-two-calls", {"rows": records}, table + "\n")
     print(table)
