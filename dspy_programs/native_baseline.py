@@ -126,15 +126,12 @@ def native_select(
     history: Sequence[Mapping[str, Any]] = (),
     *,
     validate_with: Sequence[ToolSpec] | None = None,
-    system: str = SYSTEM,
     parallel: bool = True,
-    tools: Sequence[dict[str, Any]] | None = None,
 ) -> NativeReply:
-    """The model's own tool calling on `specs` (sent as complete schemas, or `tools` as given);
-    calls are validated against `validate_with` (default: `specs`)."""
-    bound = model.bind_tools(list(tools) if tools is not None else [openai_tool(s) for s in specs],
-                             parallel_tool_calls=parallel)  # fmt: skip
-    messages: list[BaseMessage] = [SystemMessage(system), *chat_turns(history), HumanMessage(question)]
+    """The model's own tool calling on `specs` (sent as complete schemas); calls are validated
+    against `validate_with` (default: `specs`)."""
+    bound = model.bind_tools([openai_tool(s) for s in specs], parallel_tool_calls=parallel)
+    messages: list[BaseMessage] = [SystemMessage(SYSTEM), *chat_turns(history), HumanMessage(question)]
     reply = bound.invoke(messages)
     if not isinstance(reply, AIMessage):
         raise TypeError(f"expected an AIMessage, got {type(reply).__name__}")

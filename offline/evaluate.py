@@ -169,26 +169,6 @@ def native_variant(model: str | None, parallel: bool = True) -> Variant:
     return Variant(NATIVE if parallel else NATIVE_ONE_CALL, run)
 
 
-NATIVE_OLD = "native tool calling (old request: one-line prompt, 160 tokens, schemas without type)"
-OLD_SYSTEM = "You are a helpful assistant. Call tools only when they are needed to answer."
-
-
-def native_old_variant(model: str | None) -> Variant:
-    """The earlier baseline's request, kept for one comparison: a one-line system prompt, 160 tokens,
-    the selector's abridged schemas (no top-level `"type": "object"`), earlier turns as chat turns."""
-    llm = chat_model("selector", model=model, max_tokens=160)
-
-    def run(ex: dspy.Example) -> Run:
-        specs = parse_rendered(ex.tools)
-        tools = [{"type": "function", "function": {"name": s.name, "description": s.description,
-                                                   "parameters": s.parameters}} for s in specs]  # fmt: skip
-        reply = native_select(llm, ex.question, specs, history_of(ex), system=OLD_SYSTEM, tools=tools)
-        return Run(reply.calls, 1, sum(reply.usage.values()), rejected=reply.rejected_json(),
-                   unparsable=reply.unparsable, reply=reply.raw())  # fmt: skip
-
-    return Variant(NATIVE_OLD, run)
-
-
 def _flag(value: str) -> Any:
     """A `zs:` option's value: a flag, a number (abstain=0.2) or a name."""
     flag = {"1": True, "true": True, "0": False, "false": False}.get(value.lower())
@@ -421,7 +401,7 @@ class UsageError(Exception):
 
 
 SELECTOR_VARIANTS = ("zero-shot", "zs:<option>=<value>,...", "zero-shot-chat", "zero-shot-json", "compiled", "native",
-                     "native-one-call", "native-old")  # fmt: skip
+                     "native-one-call")  # fmt: skip
 CRITIC_VARIANTS = ("alone", "cot", "predict")
 
 
@@ -502,8 +482,6 @@ def evaluate_selector(args: argparse.Namespace, command: str) -> dict[str, list[
             variants.append(native_variant(args.model))
         elif name == "native-one-call":
             variants.append(native_variant(args.model, parallel=False))
-        elif name == "native-old":
-            variants.append(native_old_variant(args.model))
     stem = selector_stem(args, slug)
     tables: dict[str, list[dict[str, Any]]] = {}
     for i, variant in enumerate(variants):
@@ -589,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", default=None,
                         help="selector (default: zero-shot compiled native): "
                              "zero-shot | zs:reasoning=1,direct=0,constrain=0,... (ToolSelector options) | "
-                             "zero-shot-chat | zero-shot-json | compiled | native | native-one-call | native-old; "
+                             "zero-shot-chat | zero-shot-json | compiled | native | native-one-call; "
                              "--program critic (default: all): alone | cot | predict")  # fmt: skip
     parser.add_argument("--compiled", nargs="*", default=None,
                         help="only these compiled variants (e.g. labeled mipro gepa); default: all")
