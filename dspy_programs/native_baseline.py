@@ -119,17 +119,39 @@ def chat_turns(history: Sequence[Mapping[str, Any]]) -> list[BaseMessage]:
     return messages
 
 
+def read_reply(
+    content: str,
+    server_calls: list[dict[str, Any]],
+    invalid: list[dict[str, Any]],
+    specs: Sequence[ToolSpec],
+    finish_reason: str | None = None,
+    usage: dict[str, int] | None = None,
+) -> NativeReply:
+    """A reply read: the server's calls, or else the calls written as JSON in the content, validated
+    against `specs`. Also used to read a kept reply again (`evaluate --rescore`)."""
+    raw: list[dict[str, Any]] = server_calls
+    source: Literal["tool_calls", "content", "none"] = "tool_calls" if server_calls else "none"
+    if not server_calls and not invalid and (from_text := parse_content_calls(content)):
+        raw, source = from_text, "content"
+    calls, rejected = validate_calls(raw, specs)
+    # A call the server parsed but whose arguments are not JSON is refused like any invalid call.
+    rejected += [RejectedCall(str(c["name"]), c["args"], f"arguments are not JSON: {c['error']}") for c in invalid]
+    unparsable = not raw and not invalid and looks_like_a_call(content)
+    return NativeReply(content=content, tool_calls=server_calls, invalid_tool_calls=invalid,
+                       finish_reason=finish_reason, source=source, calls=calls, rejected=rejected,
+                       unparsable=unparsable, usage=usage or {})  # fmt: skip
+
+
 def native_select(
     model: BaseChatModel,
     question: str,
     specs: Sequence[ToolSpec],
     history: Sequence[Mapping[str, Any]] = (),
     *,
-    validate_with: Sequence[ToolSpec] | None = None,
     parallel: bool = True,
 ) -> NativeReply:
-    """The model's own tool calling on `specs` (sent as complete schemas); calls are validated
-    against `validate_with` (default: `specs`)."""
+    """The model's own tool calling on `specs`, sent as complete schemas; the calls are validated
+    against the same schemas (what the model was shown, and what the tools accept)."""
     bound = model.bind_tools([openai_tool(s) for s in specs], parallel_tool_calls=parallel)
     messages: list[BaseMessage] = [SystemMessage(SYSTEM), *chat_turns(history), HumanMessage(question)]
     reply = bound.invoke(messages)
@@ -139,18 +161,8 @@ def native_select(
     server_calls = [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]
     invalid = [{"name": c.get("name"), "args": c.get("args"), "error": c.get("error")}
                for c in reply.invalid_tool_calls]  # fmt: skip
-    raw: list[dict[str, Any]] = server_calls
-    source: Literal["tool_calls", "content", "none"] = "tool_calls" if server_calls else "none"
-    if not server_calls and not invalid and (from_text := parse_content_calls(content)):
-        raw, source = from_text, "content"
-    calls, rejected = validate_calls(raw, validate_with if validate_with is not None else specs)
-    # A call the server parsed but whose arguments are not JSON is refused like any invalid call.
-    rejected += [RejectedCall(str(c["name"]), c["args"], f"arguments are not JSON: {c['error']}") for c in invalid]
-    unparsable = not raw and not invalid and looks_like_a_call(content)
     usage = {}
     if reply.usage_metadata:
         usage = {"prompt_tokens": reply.usage_metadata.get("input_tokens", 0),
                  "completion_tokens": reply.usage_metadata.get("output_tokens", 0)}  # fmt: skip
-    return NativeReply(content=content, tool_calls=server_calls, invalid_tool_calls=invalid,
-                       finish_reason=reply.response_metadata.get("finish_reason"), source=source, calls=calls,
-                       rejected=rejected, unparsable=unparsable, usage=usage)  # fmt: skip
+    return read_reply(content, server_calls, invalid, specs, reply.response_metadata.get("finish_reason"), usage)

@@ -36,10 +36,9 @@ import dspy
 from dspy.utils.callback import BaseCallback
 
 from dspy_programs.native_adapter import PREFILLS, reply_calls
-from dspy_programs.native_baseline import native_select, parse_content_calls
+from dspy_programs.native_baseline import native_select, parse_content_calls, read_reply
 from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.store import COMPILED_DIR
-from dspy_programs.tool_specs import parse_rendered
 from offline import data
 from offline.metrics import FAILURE_CLASSES, args_exact, failure_class, no_tool_precision_recall, tool_set_exact
 from runtime.bootstrap import configure
@@ -156,13 +155,12 @@ NATIVE_ONE_CALL = "native tool calling (bind_tools, one call)"
 
 def native_variant(model: str | None, parallel: bool = True) -> Variant:
     """The model's own tool calling, with the selector's instructions, token limit and complete schemas
-    (the tools as `bind_tools` sends them); the calls are validated against the same schemas as the
-    selector's."""
+    (the tools as `bind_tools` sends them), its calls validated against those schemas (the selector's
+    are validated against the abridged ones it is shown)."""
     llm = chat_model("selector", model=model, max_tokens=get_settings().lm_max_tokens)
 
     def run(ex: dspy.Example) -> Run:
-        reply = native_select(llm, ex.question, data.toolset_specs(ex.toolset), history_of(ex),
-                              validate_with=parse_rendered(ex.tools), parallel=parallel)  # fmt: skip
+        reply = native_select(llm, ex.question, data.toolset_specs(ex.toolset), history_of(ex), parallel=parallel)
         return Run(reply.calls, 1, sum(reply.usage.values()), rejected=reply.rejected_json(),
                    unparsable=reply.unparsable, reply=reply.raw())  # fmt: skip
 
@@ -521,11 +519,21 @@ def write_results(args: argparse.Namespace, command: str, slug: str, n_examples:
     return tables
 
 
+def reread(o: Outcome) -> None:
+    """A kept native reply read again by today's reader and validation (its tool set's complete schemas)."""
+    r = o.reply
+    reply = read_reply(str(r.get("content") or ""), r.get("tool_calls") or [], r.get("invalid_tool_calls") or [],
+                       data.toolset_specs(o.toolset))  # fmt: skip
+    o.predicted = [{"name": c.name, "args": c.args} for c in reply.calls]
+    o.rejected, o.unparsable = reply.rejected_json(), reply.unparsable
+
+
 def rescore(args: argparse.Namespace, path: Path) -> dict[str, list[dict[str, Any]]]:
     """The tables of an earlier run rebuilt from its JSON: its outcomes scored again by today's
-    metrics, no model call (tables and fields added since, for a run already made). A run from
-    before the refused calls were kept has none: its failure classes cannot tell an invalid call
-    from an abstention."""
+    metrics, no model call (tables and fields added since, for a run already made); native tool
+    calling's kept replies are read again by today's reader and validation. A run from before the
+    replies were kept has no refused calls: its failure classes cannot tell an invalid call from an
+    abstention."""
     if not path.is_file():
         raise UsageError(f"no such result file: {path}")
     saved = json.loads(path.read_text())
@@ -538,6 +546,8 @@ def rescore(args: argparse.Namespace, path: Path) -> dict[str, list[dict[str, An
     for name, outs in saved["outcomes"].items():
         outcomes = [Outcome(**o) for o in outs]
         for o in outcomes:
+            if name in (NATIVE, NATIVE_ONE_CALL) and isinstance(o.reply, dict) and "content" in o.reply:
+                reread(o)
             o.exact, o.args = tool_set_exact(o.expected, o.predicted), args_exact(o.expected, o.predicted)
             o.decline = o.decline or declines.get(o.id, "")  # a run from before the field
             o.turns = o.turns or len(_histories().get(o.id, []))

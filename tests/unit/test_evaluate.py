@@ -125,3 +125,22 @@ def test_a_native_call_that_fails_validation_is_kept_as_invalid_arguments(
         wanted = [c["name"] for c in o["expected"]]
         assert o["failure"] == ("ok" if not wanted else "invalid_arguments" if "calculator" in wanted
                                 else "wrong_tool")  # fmt: skip
+
+
+def test_rescore_reads_kept_native_replies_again_against_the_schemas_the_model_was_shown(tmp_path: Path) -> None:
+    # An optional argument written as null: the complete schema (what `bind_tools` sent) allows it.
+    content = '```json\n{"name": "date_calculator", "arguments": {"operation": "weekday", "date": "2026-02-20", ' \
+              '"end_date": null, "days": null}}\n```'  # fmt: skip
+    expected = [{"name": "date_calculator", "args": {"operation": "weekday", "date": "2026-02-20"}}]
+    kept = {"id": "r1", "category": "single", "toolset": "shipped", "expected": expected, "predicted": [],
+            "exact": False, "args": False, "seconds": 1.0, "lm_calls": 1, "tokens": 10,
+            "rejected": [{"name": "date_calculator", "args": {}, "reason": "invalid arguments: None is not a string"}],
+            "failure": "invalid_arguments",
+            "reply": {"content": content, "tool_calls": [], "invalid_tool_calls": []}}  # fmt: skip
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps({"command": "evaluate", "split": "test", "model": "m", "dspy_cache": False,
+                                 "outcomes": {evaluate_step.NATIVE: [kept]}}))  # fmt: skip
+    assert evaluate_step.main(["--rescore", str(saved), "--results-dir", str(tmp_path / "out")]) == 0
+    (outcome,) = json.loads((tmp_path / "out" / "selector-test-m.json").read_text())["outcomes"][evaluate_step.NATIVE]
+    assert outcome["predicted"][0]["name"] == "date_calculator" and outcome["rejected"] == []
+    assert outcome["failure"] == "ok" and outcome["exact"] and outcome["args"]
