@@ -555,7 +555,8 @@ def rescore(args: argparse.Namespace, path: Path) -> dict[str, list[dict[str, An
         variants.append(Variant(name, not_run, outcomes))
     args.split = saved["split"]
     command = f"{saved['command']}`, tables rebuilt by `evaluate --rescore {path.name}"
-    stem = fresh_stem(Path(args.results_dir), f"selector-{args.split}-{saved['model']}", args.replace)
+    tag = f"-{args.tag}" if args.tag else ""
+    stem = fresh_stem(Path(args.results_dir), f"selector-{args.split}{tag}-{saved['model']}", args.replace)
     return write_results(args, command, saved["model"], len(variants[0].outcomes), variants, final=True,
                          dspy_cache=saved["dspy_cache"], stem=stem)
 
@@ -583,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these compiled variants (e.g. labeled mipro gepa); default: all")
     parser.add_argument("--compiled-dir", default=str(COMPILED_DIR), help="where to find compiled variants")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR), help="where to write the tables and plot")
-    parser.add_argument("--tag", default="", help="selector: a name in the result files' names "
+    parser.add_argument("--tag", default="", help="selector and --rescore: a name in the result files' names "
                                                   "(selector-<split>-<tag>-<model>)")  # fmt: skip
     parser.add_argument("--replace", action="store_true",
                         help="overwrite result files of the same name (default: write -2, -3, ... beside them)")
