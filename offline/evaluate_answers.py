@@ -239,8 +239,11 @@ def evaluate_answers(args: argparse.Namespace, command: str) -> list[dict[str, A
     text = report(command, args.split, summary, changes, notes)
     out = Path(args.results_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"answers-{args.split}.md").write_text(text)
-    (out / f"answers-{args.split}.json").write_text(json.dumps(
+    from offline.evaluate import fresh_stem
+
+    stem = fresh_stem(out, f"answers-{args.split}", args.replace)
+    (out / f"{stem}.md").write_text(text)
+    (out / f"{stem}.json").write_text(json.dumps(
         {"command": command, "summary": summary, "changes": changes, "notes": notes, "outcomes": records},
         indent=1) + "\n")  # fmt: skip
     print(text)

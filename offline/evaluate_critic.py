@@ -84,7 +84,7 @@ def evaluate_critic(args: argparse.Namespace, command: str) -> list[dict[str, An
     lm = dspy_lm("critic", model=args.model)
     # --variants alone cot predict (any of them; default all): the critic model alone, checks then the
     # ChainOfThought critic, checks then the Predict critic.
-    chosen = {v for v in (args.variants or []) if v in ("alone", "cot", "predict")} or {"alone", "cot", "predict"}
+    chosen = set(args.variants or ["alone", "cot", "predict"])  # the names are checked by evaluate's main
     judges: list[tuple[str, Judge]] = []
     if "alone" in chosen:
         cot = Critic(reasoning=True)
@@ -126,7 +126,10 @@ def evaluate_critic(args: argparse.Namespace, command: str) -> list[dict[str, An
     text = "\n".join(lines) + f"\n\nn = {len(examples)} rows of the critique {args.split} split.\n"
     out = Path(args.results_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"critic-{args.split}.md").write_text(text)
-    (out / f"critic-{args.split}.json").write_text(json.dumps({"command": command, "summary": summary}, indent=1))
+    from offline.evaluate import fresh_stem
+
+    stem = fresh_stem(out, f"critic-{args.split}", args.replace)
+    (out / f"{stem}.md").write_text(text)
+    (out / f"{stem}.json").write_text(json.dumps({"command": command, "summary": summary}, indent=1))
     print(text)
     return summary

@@ -3,7 +3,9 @@
 - exact tool set: the predicted calls name exactly the expected tools (as a multiset);
 - arguments: every expected call has a predicted call with the same tool and equal
   arguments after normalisation (arithmetic compared by value, units by what pint
-  understands, dates by the day they name, numbers by value, text by case-folded words).
+  understands, dates by the day they name, numbers by value, text by case-folded words);
+- one failure class per reply (`failure_class`), so that a wrong tool, a missing part, a call
+  that failed validation and an unreadable reply are told apart.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 from dspy_programs.tool_specs import CheckedCall
 
@@ -117,6 +119,53 @@ def no_tool_precision_recall(
     precision = round(sum(not e for e in said_none) / len(said_none), 3) if said_none else None
     recall = round(sum(not p for p in needed_none) / len(needed_none), 3) if needed_none else None
     return precision, recall
+
+
+FailureClass = Literal["ok", "wrong_tool", "missing_part", "extra_call", "invalid_arguments", "unparsable",
+                       "called_when_none_needed", "declined_when_needed"]
+FAILURE_CLASSES: tuple[FailureClass, ...] = get_args(FailureClass)
+
+
+def failure_class(
+    expected: Iterable[Mapping[str, Any]], predicted: Iterable[Mapping[str, Any] | CheckedCall],
+    rejected: Iterable[Mapping[str, Any] | Any] = (), unparsable: bool = False,
+) -> FailureClass:
+    """One class per reply, from the expected calls, the valid calls (`predicted`), the calls
+    validation refused (`rejected`: a name and the reason) and whether the reply held a call that
+    could not be read at all (`unparsable`). Decided in this order:
+
+    - ok: the valid calls name exactly the expected tools (the exact-tool-set metric; a refused
+      call beside them is not executed, so it changes nothing);
+    - called_when_none_needed: no call was expected and a valid call was made;
+    - invalid_arguments: an expected tool that the valid calls lack was called, and validation
+      refused that call (bad or missing arguments);
+    - unparsable: no valid call, and the reply held a call that could not be read;
+    - declined_when_needed: calls were expected and none was made or refused (a real abstention);
+    - missing_part: every valid call is an expected one, but some expected call is missing;
+    - extra_call: every expected call is there, with more beside them;
+    - wrong_tool: anything else (a tool that was not expected in place of one that was, or a
+      refused call to a tool that was not offered or not expected).
+
+    The classes partition the replies: `ok` counts exactly the rows `tool_set_exact` accepts.
+    """
+    want, got = _names(expected), _names(predicted)
+    refused = Counter(str(r["name"] if isinstance(r, Mapping) else getattr(r, "name", "")) for r in rejected)
+    if want == got:
+        return "ok"
+    if not want:
+        return "called_when_none_needed"
+    missing = want - got
+    if refused & missing:
+        return "invalid_arguments"
+    if not got:
+        if unparsable:
+            return "unparsable"
+        return "wrong_tool" if refused else "declined_when_needed"
+    if not got - want:
+        return "missing_part"
+    if not want - got:
+        return "extra_call"
+    return "wrong_tool"
 
 
 def args_exact(expected: Sequence[Mapping[str, Any]], predicted: Sequence[Mapping[str, Any] | CheckedCall]) -> bool:

@@ -62,23 +62,23 @@ def test_evaluate_writes_a_table_for_zero_shot_and_each_compiled_variant(lm: Scr
     assert md.with_suffix(".png").stat().st_size > 0
 
 
-def test_like_for_like_pairs_rows_with_as_many_calls_and_rescore_rebuilds_the_tables(tmp_path: Path) -> None:
-    from offline.evaluate import NATIVE, Outcome, Variant, like_for_like
+def test_paired_latency_pairs_rows_with_as_many_calls_and_rescore_rebuilds_the_tables(tmp_path: Path) -> None:
+    from offline.evaluate import NATIVE, Outcome, Run, Variant, paired_latency
 
     def outcome(i: int, calls: int, seconds: float) -> Outcome:
         predicted = [{"name": "calculator", "args": {}}] * calls
         return Outcome(id=f"r{i}", category="single", toolset="shipped", expected=predicted, predicted=predicted,
                        exact=False, args=False, seconds=seconds, lm_calls=1, tokens=10)  # fmt: skip
 
-    def not_run(ex: Any) -> tuple[list[Any], int, int]:
+    def not_run(ex: Any) -> Run:
         raise AssertionError
 
     native = Variant(NATIVE, not_run, [outcome(1, 1, 2.0), outcome(2, 0, 1.0), outcome(3, 1, 4.0)])
     compiled = Variant("compiled: x", not_run, [outcome(1, 1, 1.0), outcome(2, 2, 9.0), outcome(3, 1, 3.0)])
     # Row r2 (two calls against none) is left out of both medians.
-    assert like_for_like([native, compiled]) == [
+    assert paired_latency([native, compiled]) == [
         {"variant": "compiled: x", "rows": 2, "of": 3, "p50_s": 2.0, "native_p50_s": 3.0}]
-    assert like_for_like([compiled]) == []  # no native tool calling in the run: nothing to pair with
+    assert paired_latency([compiled]) == []  # no native tool calling in the run: nothing to pair with
 
     saved = tmp_path / "run.json"
     saved.write_text(json.dumps({"command": "evaluate --split dev", "split": "dev", "model": "m", "dspy_cache": False,
@@ -87,7 +87,7 @@ def test_like_for_like_pairs_rows_with_as_many_calls_and_rescore_rebuilds_the_ta
     rebuilt = json.loads((tmp_path / "out" / "selector-dev-m.json").read_text())
     # The outcomes are scored again (the saved `exact` was False; expected equals predicted).
     assert [row["exact_tool_set"] for row in rebuilt["summary"]] == [1.0, 1.0]
-    assert rebuilt["like_for_like"]["all"][0]["rows"] == 2 and rebuilt["dspy_cache"] is False
+    assert rebuilt["paired_latency"]["all"][0]["rows"] == 2 and rebuilt["dspy_cache"] is False
     assert "tables rebuilt by `evaluate --rescore run.json" in (tmp_path / "out" / "selector-dev-m.md").read_text()
 
 
@@ -113,7 +113,7 @@ def test_every_no_call_row_says_why_and_no_row_with_calls_does() -> None:
 
 
 def test_no_tool_recall_is_broken_down_by_why_no_tool_is_needed() -> None:
-    from offline.evaluate import Outcome, Variant, markdown_table, summarize
+    from offline.evaluate import Outcome, Run, Variant, markdown_table, summarize
 
     def outcome(i: int, decline: str, predicted: list[dict[str, Any]]) -> Outcome:
         return Outcome(id=f"r{i}", category="none", toolset="shipped", expected=[], predicted=predicted,
@@ -121,7 +121,7 @@ def test_no_tool_recall_is_broken_down_by_why_no_tool_is_needed() -> None:
                        decline=decline)  # fmt: skip
 
     search = [{"name": "search_knowledge", "args": {"query": "capital of France"}}]
-    variant = Variant("v", lambda ex: ([], 1, 0), [outcome(1, "chat", []), outcome(2, "knowledge", search),
+    variant = Variant("v", lambda ex: Run([], 1, 0), [outcome(1, "chat", []), outcome(2, "knowledge", search),
                                                   outcome(3, "knowledge", []), outcome(4, "chat", [])])  # fmt: skip
     row = summarize(variant)
     assert row["no_tool_recall_by_decline"] == {"chat": 1.0, "knowledge": 0.5}
