@@ -37,11 +37,11 @@ def test_an_unknown_variant_exits_2_naming_the_valid_ones(capsys: pytest.Capture
     assert not list(tmp_path.iterdir())  # nothing ran, nothing written
 
 
-def test_an_unknown_critic_variant_and_a_zero_shot_option_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_critic_variant_and_a_removed_selector_variant_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     err = one_line_error(capsys, ["--program", "critic", "--variants", "zero-shot"])
     assert "valid: alone, cot, predict" in err
-    err = one_line_error(capsys, ["--variants", "zs:reasonin=1"])
-    assert "unknown ToolSelector option 'reasonin'" in err and "reasoning" in err
+    err = one_line_error(capsys, ["--variants", "zs:reasoning=1"])
+    assert "unknown variant 'zs:reasoning=1'" in err and "valid: zero-shot, compiled, native, native-one-call" in err
     assert "does not apply" in one_line_error(capsys, ["--program", "answers", "--variants", "native"])
 
 
