@@ -12,6 +12,7 @@ from dspy_programs import select_tools
 from dspy_programs.programs import Critic, Synthesizer
 from offline import compile as compile_step
 from runtime.models import dspy_lm
+from runtime.settings import PROJECT_ROOT
 from tools import TOOLS
 
 pytestmark = pytest.mark.e2e
@@ -44,10 +45,16 @@ def test_synthesizer_and_critic_on_a_tool_result(local_model: None) -> None:
 
 def test_smoke_compile_with_a_tiny_budget(local_model: None, tmp_path: Path) -> None:
     """BootstrapFewShot end to end on the real model: compiles, scores dev, saves JSON + metadata."""
-    budget = ["--demos", "1", "--labeled", "1", "--train-limit", "4", "--dev-limit", "3", "--threads", "1"]
-    code = compile_step.main(["--program", "selector", "--optimizer", "bootstrap", *budget, "--out", str(tmp_path)])
+    rows = [json.loads(line) for line in (PROJECT_ROOT / "datasets" / "tool_selection.jsonl").read_text().splitlines()]
+    shipped = [r for r in rows if r.get("toolset") == "shipped"]
+    small = [r for r in shipped if r["split"] == "train"][:4] + [r for r in shipped if r["split"] == "dev"][:3]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in small))
+    out = tmp_path / "compiled"
+    code = compile_step.main(["--program", "selector", "--optimizer", "bootstrap", "--demos", "1", "--data", str(data),
+                              "--out", str(out), "--no-compare", "--no-activate", "--threads", "1"])  # fmt: skip
     assert code == 0
-    (meta_file,) = tmp_path.glob("*/variants/selector-bootstrap.meta.json")
+    (meta_file,) = out.glob("*/variants/selector-bootstrap.meta.json")
     meta = json.loads(meta_file.read_text())
     assert meta["dev_examples"] == 3 and meta["train_examples"] == 4
     assert isinstance(meta["dev_score_after"], float) and isinstance(meta["lm_calls"], int)
