@@ -8,12 +8,6 @@ from runtime.settings import PROJECT_ROOT
 from tests.readme_commands import INSTEAD, README, SKIP, exists, readme_commands, relative_links, used_patterns
 
 MAX_LINES = 300
-# docs/ files other branches write; linked from the README before they land. Empty this set once
-# they are merged: from then on a missing one fails like any other dead link.
-WRITTEN_ELSEWHERE = {
-    "docs/security.md", "docs/streaming.md", "docs/make-it-yours.md", "docs/baseline.md",
-    "docs/selector-experiments.md", "docs/optimize-experiments.md", "docs/critique-loop.md",
-}  # fmt: skip
 
 
 def test_readme_is_at_most_300_lines() -> None:
@@ -45,5 +39,5 @@ def test_continuation_lines_and_indented_blocks_are_parsed() -> None:
 
 
 def test_readme_links_point_at_files_that_exist() -> None:
-    dead = [link for link in relative_links() if not exists(link) and link not in WRITTEN_ELSEWHERE]
+    dead = [link for link in relative_links() if not exists(link)]
     assert not dead, dead
