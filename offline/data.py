@@ -101,21 +101,25 @@ def selection_examples(
             continue
         if toolset not in offered:
             offered[toolset] = toolset_specs(toolset, root)
-        examples.append(
-            dspy.Example(
-                id=row["id"],
-                question=row["question"],
-                conversation=dspy.History(messages=list(row.get("history", []))),
-                tool_results="",
-                tools=offered[toolset],
-                toolset=toolset,
-                category=row.get("category", ""),
-                decline=row.get("decline", ""),
-                expected_calls=row["expected_calls"],
-                tool_calls={"tool_calls": row["expected_calls"]},
-            ).with_inputs("question", "conversation", "tool_results", "tools")
-        )
+        examples.append(selection_example(row, offered[toolset], str(row.get("category", ""))))
     return examples
+
+
+def selection_example(row: dict[str, Any], specs: list[ToolSpec], category: str) -> dspy.Example:
+    """One labeled selection row as the selector's typed inputs (and its labels): the template's rows
+    and a user's rows (offline/rows.py) alike."""
+    return dspy.Example(
+        id=row["id"],
+        question=row["question"],
+        conversation=dspy.History(messages=list(row.get("history") or [])),
+        tool_results="",
+        tools=list(specs),
+        toolset=row.get("toolset", "shipped"),
+        category=category,
+        decline=row.get("decline", ""),
+        expected_calls=row["expected_calls"],
+        tool_calls={"tool_calls": row["expected_calls"]},
+    ).with_inputs("question", "conversation", "tool_results", "tools")
 
 
 def toolset_order(ex: dspy.Example) -> tuple[bool, str, str]:

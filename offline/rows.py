@@ -24,6 +24,7 @@ from typing import Any
 import dspy
 
 from dspy_programs.tool_specs import ToolSpec, to_specs, validate_calls
+from offline.data import selection_example
 from runtime.agent_config import AgentConfig, agent_config, load_tools
 
 SEED = 2026
@@ -189,14 +190,8 @@ def examples(rows: Rows, split: str | None) -> list[dspy.Example]:
         if split and row["split"] != split:
             continue
         toolset = row.get("toolset", OWN_TOOLS)
-        history = row.get("history") or []
-        out.append(dspy.Example(
-            id=row["id"], question=row["question"],
-            conversation=dspy.History(messages=list(history)),
-            tool_results="", tools=list(rows.toolsets[toolset]), toolset=toolset,
-            category=row.get("category") or row["kind"], decline=row.get("decline", ""),
-            expected_calls=row["expected_calls"], tool_calls={"tool_calls": row["expected_calls"]},
-        ).with_inputs("question", "conversation", "tool_results", "tools"))  # fmt: skip
+        out.append(selection_example({**row, "toolset": toolset}, rows.toolsets[toolset],
+                                     row.get("category") or row["kind"]))  # fmt: skip
     return out
 
 
