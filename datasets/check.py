@@ -352,6 +352,16 @@ def _good_turn(turn: Any) -> bool:
     )
 
 
+def _good_result(res: Any) -> bool:
+    return (
+        isinstance(res, dict)
+        and isinstance(res.get("name"), str)
+        and isinstance(res.get("args"), dict)
+        and set(res) in ({"name", "args", "output"}, {"name", "args", "error"})
+        and isinstance(res.get("output", res.get("error")), str)
+    )
+
+
 def check_tool_selection(
     api: dict[str, Any], unseen: dict[str, dict[str, dict[str, Any]]], toolset_splits: dict[str, str]
 ) -> None:
@@ -366,7 +376,11 @@ def check_tool_selection(
     multi = 0
     for rec in records:
         where = f"{name}:{rec.get('id')}"
-        optional: FieldTypes = {"decline": str} if "decline" in rec else {}
+        optional: dict[str, type] = {"decline": str} if "decline" in rec else {}
+        if "tool_results" in rec:
+            optional["tool_results"] = list
+        if "batch" in rec:
+            optional["batch"] = int
         if not check_fields(where, rec, {**fields, **optional}):
             continue
         cat, toolset, calls = rec["category"], rec["toolset"], rec["expected_calls"]
@@ -377,6 +391,14 @@ def check_tool_selection(
                 problem(where, f"bad history turn {turn!r}")
         if cat == "followup" and not rec["history"]:
             problem(where, "followup example without history")
+        gathered = rec.get("tool_results", [])
+        if cat in ("next_step", "retry") and not gathered:
+            problem(where, f"a {cat!r} row needs the calls already made, in 'tool_results'")
+        for res in gathered:
+            if not _good_result(res):
+                problem(where, f"bad tool_results entry {res!r}: name, args and exactly one of output or error")
+        if rec.get("decline") == "answered" and not gathered:
+            problem(where, "decline 'answered' needs the results that answer it, in 'tool_results'")
         if cat == "none" and calls:
             problem(where, "category 'none' must have no expected calls")
         if calls and "decline" in rec:

@@ -37,7 +37,8 @@ from typing import Any
 from offline.rows import PATTERN, SEED, SPLITS  # the splits, the seed and the dealing pattern: defined there
 
 # the template's tool-selection strata; the one list of its categories (check.py, stats.py)
-CATEGORIES: tuple[str, ...] = ("single", "multi", "none", "near_miss", "followup")
+# next_step and retry are later rounds: calls already made are in the row's `tool_results`.
+CATEGORIES: tuple[str, ...] = ("single", "multi", "none", "near_miss", "followup", "next_step", "retry")
 DATASETS_DIR = Path(__file__).resolve().parent
 
 # Every tool set of unseen_tools.json goes to exactly one split, with all of its rows.

@@ -11,7 +11,7 @@ from dspy_programs.tool_specs import ToolSpec
 Verdict = Literal["accept", "refine", "need_more_info"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)  # the one list of verdicts (nodes, datasets/check.py)
 # Why a labeled selection row needs no tool call (its `decline` field; datasets/check.py, stats.py).
-Decline = Literal["chat", "knowledge", "writing", "no_match"]
+Decline = Literal["chat", "knowledge", "writing", "no_match", "answered"]
 DECLINES: tuple[Decline, ...] = get_args(Decline)
 # What each reason means, in words a model reads (GEPA's feedback on a row that needed no tool).
 DECLINE_MEANINGS: dict[str, str] = {
@@ -19,6 +19,7 @@ DECLINE_MEANINGS: dict[str, str] = {
     "knowledge": "a fact any encyclopedia has: a capital, an author, what an acronym or a general term means",
     "writing": "a text to write",
     "no_match": "a tool would be needed, but none of yours does exactly this",
+    "answered": "the gathered results already answer it",
 }
 
 

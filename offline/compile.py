@@ -62,6 +62,24 @@ def selection_stratum(ex: dspy.Example) -> str:
     return f"{ex.category}-{calls}-{'shipped' if ex.toolset == rows.OWN_TOOLS else 'other'}"
 
 
+def later_round(ex: dspy.Example) -> bool:
+    """A row of a later round: calls were already made, their results (or errors) are in view."""
+    return bool(str(ex.get("tool_results") or "").strip())
+
+
+def with_follow_up_examples(program: dspy.Module, train: list[dspy.Example]) -> dspy.Module:
+    """LabeledFewShot's selector: `select` keeps the first-round examples; `follow_up` gets the same
+    ones and, after them, the first later-round row of each stratum (a failed call corrected, a
+    passage's figures computed, results that already answer). Shown to first rounds, the later
+    rounds' long results made the choices worse (docs/critique-loop.md)."""
+    firsts: dict[str, dspy.Example] = {}
+    for ex in train:
+        if later_round(ex):
+            firsts.setdefault(selection_stratum(ex), ex)
+    program.follow_up.demos = [*program.select.demos, *firsts.values()]
+    return program
+
+
 def interleave(examples: list[dspy.Example], stratum: Callable[[dspy.Example], str],
                rng: random.Random) -> list[dspy.Example]:  # fmt: skip
     """Shuffle, then take one example of each stratum in turn until all are used: optimizers walk
@@ -188,7 +206,11 @@ def selector_data(args: argparse.Namespace, config: AgentConfig) -> tuple[list[A
     if missing := rows.missing_kinds(loaded):
         print(f"[optimize] warning: no row of {', '.join(missing)}: write more rows of that kind",
               file=sys.stderr, flush=True)  # fmt: skip
-    train = interleave(rows.examples(loaded, "train"), selection_stratum, random.Random(args.seed))
+    examples = rows.examples(loaded, "train")
+    # Each round interleaved on its own, first rounds first: rows of a later round added to the data
+    # never reorder the first-round rows, so the first-round examples a compile picks stay put.
+    train = [ex for later in (False, True) for ex in interleave(
+        [e for e in examples if later_round(e) == later], selection_stratum, random.Random(args.seed))]  # fmt: skip
     digest = "".join(data.file_hash(f.name, f.parent) for f in loaded.files)
     return train, rows.examples(loaded, "dev"), rows.examples(loaded, "test"), digest[:16]
 
@@ -220,7 +242,11 @@ def compile_program(program_name: str, args: argparse.Namespace, config: AgentCo
         run.before = score(student, dev, metric, student_lm, args.threads) if dev else None
         optimizer = make_optimizer(args.optimizer, metric, args, student_lm, teacher_guarded)
         compile_started, calls_before = time.perf_counter(), meter.calls
-        run.compiled = optimizer.compile(student, **compile_kwargs(args, train, dev))
+        by_round = args.optimizer == "labeled" and program_name == "selector"  # later rounds: follow_up's own
+        first_rounds = [ex for ex in train if not later_round(ex)] if by_round else train
+        run.compiled = optimizer.compile(student, **compile_kwargs(args, first_rounds, dev))
+        if by_round:
+            run.compiled = with_follow_up_examples(run.compiled, train)
         run.compile_seconds = round(time.perf_counter() - compile_started, 1)
         compile_calls = meter.calls - calls_before
         run.after = score(run.compiled, dev, metric, student_lm, args.threads) if dev else 0.0

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import dspy
 
 from dspy_programs.tool_specs import ToolSpec, to_specs
+from nodes.prompting import format_results
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 Split = Literal["train", "dev", "test"]
@@ -112,7 +113,8 @@ def selection_example(row: dict[str, Any], specs: list[ToolSpec], category: str)
         id=row["id"],
         question=row["question"],
         conversation=dspy.History(messages=list(row.get("history") or [])),
-        tool_results="",
+        # A later round's row holds the calls already made; the selector reads them as the graph writes them.
+        tool_results=format_results(row.get("tool_results") or []),
         tools=list(specs),
         toolset=row.get("toolset", "shipped"),
         category=category,

@@ -5,7 +5,10 @@ A row is the simplest thing a user would write, one JSON object per line:
     {"question": "...", "history": [{"role": "user", "content": "..."}, ...],
      "expected_calls": [{"name": "tool", "args": {...}}], "split": "train"}
 
-`history` and `split` are optional (`expected_calls: []` means no tool is needed). Rows without a
+`history` and `split` are optional (`expected_calls: []` means no tool is needed). A row for a later
+round carries the calls already made in `tool_results`, each `{"name", "args", "output"}` or
+`{"name", "args", "error"}`, and expects the next calls (a correction, the computation on a
+passage's figures) or `[]` when those results already answer. Rows without a
 `split` are dealt out with a fixed seed so every kind of row (one call, several calls, a follow-up,
 no call) is in train, dev and test. `toolset` names another tool set of the agent's `toolsets`
 file; `id`, `category`, `decline`, `reviewed` and `note` are optional too.
@@ -35,7 +38,8 @@ PATTERN: tuple[str, ...] = ("train", "test", "dev", "train", "test")
 KINDS: tuple[str, ...] = ("single", "multi", "followup", "none")
 OWN_TOOLS = "shipped"  # the `toolset` of rows on the agent's own tools (the name the shipped data uses)
 REQUIRED = ("question", "expected_calls")
-OPTIONAL = ("id", "history", "split", "toolset", "category", "decline", "reviewed", "note", "answer")
+OPTIONAL = ("id", "history", "tool_results", "split", "toolset", "category", "decline", "reviewed", "note", "answer",
+            "batch")
 
 
 class RowsError(ValueError):
@@ -96,6 +100,17 @@ def _history_problem(history: Any) -> str | None:
     return None
 
 
+def _results_problem(results: Any) -> str | None:
+    if not isinstance(results, list):
+        return "must be a list of calls already made"
+    for i, res in enumerate(results):
+        if not isinstance(res, dict) or not isinstance(res.get("name"), str) or not isinstance(res.get("args"), dict) \
+                or set(res) not in ({"name", "args", "output"}, {"name", "args", "error"}) \
+                or not isinstance(res.get("output", res.get("error")), str):  # fmt: skip
+            return f'result {i} must be {{"name", "args", "output": "..."}} or {{"name", "args", "error": "..."}}'
+    return None
+
+
 def check_row(row: Any, toolsets: Mapping[str, list[ToolSpec]]) -> list[tuple[str, str]]:
     """(field, problem) for each thing wrong with one row; [] when it is usable."""
     if not isinstance(row, dict):
@@ -107,6 +122,8 @@ def check_row(row: Any, toolsets: Mapping[str, list[ToolSpec]]) -> list[tuple[st
         problems.append(("question", "must be a non-empty string"))
     if "history" in row and (problem := _history_problem(row["history"])):
         problems.append(("history", problem))
+    if "tool_results" in row and (problem := _results_problem(row["tool_results"])):
+        problems.append(("tool_results", problem))
     if "split" in row and row["split"] not in SPLITS:
         problems.append(("split", f"must be one of {', '.join(SPLITS)}, not {row['split']!r}"))
     toolset = row.get("toolset", OWN_TOOLS)

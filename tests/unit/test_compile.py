@@ -99,16 +99,38 @@ def test_the_first_labeled_demos_hold_each_reason_for_no_call_and_each_kind_of_c
     stratum = compile_step.selection_stratum
     strata = {stratum(ex) for ex in examples}
     first = compile_step.interleave(examples, stratum, random.Random(2026))[: len(strata)]
-    assert sorted(ex.decline for ex in first if not ex.expected_calls) == ["chat", "knowledge", "no_match", "writing"]
+    assert sorted(ex.decline for ex in first if not ex.expected_calls) == [
+        "answered", "chat", "knowledge", "no_match", "writing"]  # fmt: skip
     assert {stratum(ex) for ex in first if ex.expected_calls} == {stratum(ex) for ex in examples if ex.expected_calls}
     assert any(ex.category == "near_miss" and ex.expected_calls for ex in first)
+    # a later round: a failed call corrected, a passage's figures computed, results that answer
+    assert {"retry", "next_step"} <= {ex.category for ex in first}
+    assert all(ex.tool_results for ex in first if ex.category in ("retry", "next_step") or ex.decline == "answered")
+
+
+def test_a_later_rounds_row_shows_the_selector_its_results_as_the_graph_writes_them() -> None:
+    from dspy_programs.selector_adapter import ToolSelectionAdapter
+    from dspy_programs.signatures import SelectTools
+    from nodes.prompting import format_results
+
+    row = {"id": "r1", "question": "How many Condor arms are in stock?", "history": [],
+           "tool_results": [{"name": "search_inventory", "args": {"sku": "NW-ARM-350"},
+                             "error": "not run: unknown tool 'search_inventory'; the tools are http_api"}],
+           "expected_calls": [{"name": "http_api", "args": {"path": "/inventory/NW-ARM-350"}}]}  # fmt: skip
+    ex = data.selection_example(row, [], "retry")
+    assert ex.tool_results == format_results(row["tool_results"])  # type: ignore[arg-type]
+    assert ex.tool_results == ('search_inventory({"sku": "NW-ARM-350"}) -> ERROR: not run: unknown tool '
+                               "'search_inventory'; the tools are http_api")  # fmt: skip
+    messages = ToolSelectionAdapter().format(SelectTools, [ex], {"question": "q", "tools": [], "tool_results": ""})
+    assert "ERROR: not run: unknown tool 'search_inventory'" in messages[0]["content"]  # the demo shows it
 
 
 def test_every_no_call_row_says_why_and_no_row_with_calls_does() -> None:
     from offline import data
 
     rows = data.selection_examples(None)
-    assert {ex.decline for ex in rows if not ex.expected_calls} == {"chat", "knowledge", "writing", "no_match"}
+    declines = {ex.decline for ex in rows if not ex.expected_calls}
+    assert declines == {"chat", "knowledge", "writing", "no_match", "answered"}
     assert {ex.decline for ex in rows if ex.expected_calls} == {""}
 
 
@@ -144,3 +166,30 @@ def test_gepa_feedback_says_why_no_tool_was_right() -> None:
     calc = [{"name": "calculator", "args": {"expression": "48*365"}}]
     needs_tool = dspy.Example(question="48*365", expected_calls=calc)
     assert metric(needs_tool, dspy.Prediction(calls=[])).feedback.startswith('expected [{"name": "calculator"')
+
+
+def test_labeled_keeps_first_round_examples_for_select_and_adds_one_per_later_kind_for_follow_up() -> None:
+    """Rows of a later round never reorder the first-round ones, so select's examples stay put when
+    such rows are added; follow_up gets the same ones and one later-round row of each kind."""
+    import argparse
+
+    import dspy
+
+    from dspy_programs.programs import ToolSelector
+    from runtime.agent_config import agent_config
+
+    args = argparse.Namespace(optimizer="labeled", demos=12, seed=2026, data=None)
+    train, dev, _, _ = compile_step.selector_data(args, agent_config())
+    firsts = [ex for ex in train if not compile_step.later_round(ex)]
+    alone = compile_step.interleave(firsts, compile_step.selection_stratum, random.Random(2026))
+    assert [ex.id for ex in train[: len(firsts)]] == [ex.id for ex in alone]  # later rows go after
+    program = dspy.LabeledFewShot(k=12).compile(ToolSelector(), **compile_step.compile_kwargs(args, firsts, dev))
+    program = compile_step.with_follow_up_examples(program, train)
+    assert not any(compile_step.later_round(d) for d in program.select.demos)
+    assert program.follow_up.demos[:12] == program.select.demos
+    added = program.follow_up.demos[12:]
+    assert sorted(compile_step.selection_stratum(d) for d in added) == [
+        "answered-none", "next_step-calls-shipped", "retry-calls-shipped"]  # fmt: skip
+    active = json.loads((Path(__file__).resolve().parents[2] / "dspy_programs" / "compiled" / "qwen2.5-coder-1.5b"
+                         / "selector.json").read_text())  # fmt: skip
+    assert [d["question"] for d in active["follow_up"]["demos"]] == [d.question for d in program.follow_up.demos]

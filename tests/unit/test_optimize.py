@@ -203,6 +203,20 @@ def test_bad_rows_get_one_line_each_exit_2_and_nothing_is_written(
     assert data.read_bytes() == before
 
 
+def test_a_later_rounds_row_is_checked_field_by_field() -> None:
+    from dspy_programs.tool_specs import ToolSpec
+    from offline import rows
+
+    specs = {rows.OWN_TOOLS: [ToolSpec(name="find_recipes", description="d",
+                                       parameters={"type": "object", "properties": {"q": {"type": "string"}}})]}
+    good = {"question": "and for four?", "expected_calls": [],
+            "tool_results": [{"name": "find_recipes", "args": {"q": "soup"}, "output": "[...]"}]}
+    assert rows.check_row(good, specs) == []
+    for results in ("soup", [{"name": "find_recipes", "args": {}}],
+                    [{"name": "find_recipes", "args": {}, "output": "x", "error": "y"}]):
+        assert rows.check_row({**good, "tool_results": results}, specs)[0][0] == "tool_results"
+
+
 def test_rows_without_a_split_are_dealt_so_every_kind_is_in_every_split(env: Path) -> None:
     loaded = rows.load(agent_config())
     assert not any("split" in json.loads(line) for line in (env / "rows.jsonl").read_text().splitlines())
