@@ -29,32 +29,16 @@ def as_history(conversation: Conversation) -> dspy.History:
 class ToolSelector(dspy.Module):
     """Question + tools (+ earlier turns, + tool results already gathered) -> validated tool calls, zero or more.
 
-    Two `Predict(SelectTools)` through the selector's adapter (selector_adapter.py): `select` for
-    a question's first round, `follow_up` once calls have been made (their results or errors in
-    `tool_results`). They share the task and differ in their worked examples: examples of a later
-    round carry long gathered results, which made first-round choices worse when they shared one
-    prompt, and first-round examples alone never show correcting a failed call or computing on a
-    passage's figures. An `answer_directly` tool is offered beside the given ones, so "no call" is
-    chosen like a call; its calls are removed from the answer, and every other call is validated
-    against its tool's JSON schema: an invalid call is reported in `rejected`, never in `calls`.
+    One `Predict(SelectTools)` through the selector's adapter (selector_adapter.py). An
+    `answer_directly` tool is offered beside the given ones, so "no call" is chosen like a call;
+    its calls are removed from the answer, and every other call is validated against its tool's
+    JSON schema: an invalid call is reported in `rejected`, never returned in `calls`.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.select = dspy.Predict(SelectTools)
-        self.follow_up = dspy.Predict(SelectTools)
         self.adapter = ToolSelectionAdapter()
-
-    def load_state(self, state: dict[str, Any], **kwargs: Any) -> ToolSelector:
-        """A program saved before `follow_up` existed runs its later rounds with `select`'s examples."""
-        if "select" in state and "follow_up" not in state:
-            state = {**state, "follow_up": state["select"]}
-        super().load_state(state, **kwargs)
-        return self
-
-    def predictor_for(self, tool_results: str) -> dspy.Predict:
-        """`follow_up` when calls were already made, `select` for a question's first round."""
-        return self.follow_up if tool_results.strip() else self.select
 
     @staticmethod
     def config() -> dict[str, Any]:
@@ -68,9 +52,8 @@ class ToolSelector(dspy.Module):
             return _no_tools_offered()
         with dspy.context(adapter=self.adapter):
             try:
-                pred = self.predictor_for(tool_results)(
-                    tools=[*specs, direct_spec(specs)], conversation=as_history(conversation),
-                    tool_results=tool_results, question=question)  # fmt: skip
+                pred = self.select(tools=[*specs, direct_spec(specs)], conversation=as_history(conversation),
+                                   tool_results=tool_results, question=question)  # fmt: skip
             except dspy.AdapterParseError:  # an empty reply: no call
                 pred = dspy.Prediction(tool_calls=None)
         return _checked(pred, specs)
@@ -83,7 +66,7 @@ class ToolSelector(dspy.Module):
             return _no_tools_offered()
         with dspy.context(adapter=self.adapter):
             try:
-                pred = await self.predictor_for(tool_results).acall(tools=[*specs, direct_spec(specs)],
+                pred = await self.select.acall(tools=[*specs, direct_spec(specs)],
                                                conversation=as_history(conversation),
                                                tool_results=tool_results, question=question)  # fmt: skip
             except dspy.AdapterParseError:

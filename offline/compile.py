@@ -67,19 +67,6 @@ def later_round(ex: dspy.Example) -> bool:
     return bool(str(ex.get("tool_results") or "").strip())
 
 
-def with_follow_up_examples(program: dspy.Module, train: list[dspy.Example]) -> dspy.Module:
-    """LabeledFewShot's selector: `select` keeps the first-round examples; `follow_up` gets the same
-    ones and, after them, the first later-round row of each stratum (a failed call corrected, a
-    passage's figures computed, results that already answer). Shown to first rounds, the later
-    rounds' long results made the choices worse (docs/critique-loop.md)."""
-    firsts: dict[str, dspy.Example] = {}
-    for ex in train:
-        if later_round(ex):
-            firsts.setdefault(selection_stratum(ex), ex)
-    program.follow_up.demos = [*program.select.demos, *firsts.values()]
-    return program
-
-
 def interleave(examples: list[dspy.Example], stratum: Callable[[dspy.Example], str],
                rng: random.Random) -> list[dspy.Example]:  # fmt: skip
     """Shuffle, then take one example of each stratum in turn until all are used: optimizers walk
@@ -242,11 +229,11 @@ def compile_program(program_name: str, args: argparse.Namespace, config: AgentCo
         run.before = score(student, dev, metric, student_lm, args.threads) if dev else None
         optimizer = make_optimizer(args.optimizer, metric, args, student_lm, teacher_guarded)
         compile_started, calls_before = time.perf_counter(), meter.calls
-        by_round = args.optimizer == "labeled" and program_name == "selector"  # later rounds: follow_up's own
-        first_rounds = [ex for ex in train if not later_round(ex)] if by_round else train
+        # LabeledFewShot's examples are first rounds: later-round rows in the same prompt made the
+        # first rounds' choices worse and the later rounds no better (docs/critique-loop.md).
+        first_rounds = [ex for ex in train if not later_round(ex)] \
+            if args.optimizer == "labeled" and program_name == "selector" else train  # fmt: skip
         run.compiled = optimizer.compile(student, **compile_kwargs(args, first_rounds, dev))
-        if by_round:
-            run.compiled = with_follow_up_examples(run.compiled, train)
         run.compile_seconds = round(time.perf_counter() - compile_started, 1)
         compile_calls = meter.calls - calls_before
         run.after = score(run.compiled, dev, metric, student_lm, args.threads) if dev else 0.0

@@ -147,33 +147,3 @@ def test_the_active_program_sends_exactly_the_prompts_it_sent_before_the_typed_i
             program(**{**rows[row_id].inputs(), "tool_results": gathered})
         assert request(lm) == messages, key
 
-
-def test_a_later_round_is_chosen_with_follow_ups_examples_and_a_first_round_with_selects(tmp_path: Path) -> None:
-    first = dspy.Example(question="first-round example", tools=[CALC], conversation=dspy.History(messages=[]),
-                         tool_results="", tool_calls={"tool_calls": []})  # fmt: skip
-    later = dspy.Example(question="later-round example", tools=[CALC], conversation=dspy.History(messages=[]),
-                         tool_results='calculator({"expression": "1 +"}) -> ERROR: could not parse',
-                         tool_calls={"tool_calls": [{"name": "calculator", "args": {"expression": "1"}}]})  # fmt: skip
-    program = ToolSelector()
-    program.select.demos, program.follow_up.demos = [first], [first, later]
-    lm = ScriptedLM()
-    with dspy.context(lm=lm):
-        program(question="2+2", tools=[CALC])
-        program(question="2+2", tools=[CALC], tool_results='calculator({"expression": "2 +"}) -> ERROR: x')
-    opening, again = (entry["messages"][0]["content"] for entry in lm.history[-2:])
-    assert "first-round example" in opening and "later-round example" not in opening
-    assert "first-round example" in again and "later-round example" in again
-
-
-def test_a_program_saved_before_follow_up_existed_runs_later_rounds_with_its_examples(tmp_path: Path) -> None:
-    program = ToolSelector()
-    program.select.demos = [dspy.Example(question="q", tools=[CALC], conversation=dspy.History(messages=[]),
-                                         tool_results="", tool_calls={"tool_calls": []})]  # fmt: skip
-    path = tmp_path / "old.json"
-    program.save(str(path))
-    state = json.loads(path.read_text())
-    del state["follow_up"]  # as a program compiled with one predictor was saved
-    path.write_text(json.dumps(state))
-    loaded = ToolSelector()
-    loaded.load(str(path))
-    assert [d.question for d in loaded.follow_up.demos] == [d.question for d in loaded.select.demos] == ["q"]
