@@ -40,6 +40,16 @@ class ToolSelector(dspy.Module):
         self.select = dspy.Predict(SelectTools)
         self.adapter = ToolSelectionAdapter()
 
+    def load_state(self, state: dict[str, Any], **kwargs: Any) -> ToolSelector:
+        """A saved program, refused with one line when its worked examples are in an older format
+        (tools and the conversation as text): the typed adapter cannot read them."""
+        for demo in (state.get("select") or {}).get("demos") or []:
+            if not isinstance(demo.get("tools"), list) or isinstance(demo.get("conversation"), str):
+                raise ValueError("a selector whose worked examples are in an older format (tools and conversation "
+                                 "as text) no longer loads: compile it again with `optimize`")  # fmt: skip
+        super().load_state(state, **kwargs)
+        return self
+
     @staticmethod
     def config() -> dict[str, Any]:
         """What the prompt is (compile records it in the program's metadata)."""

@@ -61,15 +61,25 @@ def build(name: str, **kwargs: Any) -> dspy.Module:
     return PROGRAMS[name](**kwargs)
 
 
+class ProgramLoadError(ValueError):
+    """A compiled program that cannot be run: its file and why, in one line."""
+
+
 def load_program(name: str, model_slug: str, root: Path = COMPILED_DIR) -> tuple[dspy.Module, str]:
-    """Return (program, how) where how is 'compiled (<optimizer>)' or 'zero-shot'."""
+    """Return (program, how) where how is 'compiled (<optimizer>)' or 'zero-shot'.
+
+    A compiled file this code cannot run (an older format, a removed option, broken JSON) raises
+    ProgramLoadError naming the file, never a traceback from deep inside DSPy."""
     path = program_path(name, model_slug, root)
-    meta = read_meta(name, model_slug, root) or {}
-    kwargs: dict[str, Any] = selector_kwargs(meta) if name == "selector" else {}
-    program = build(name, **kwargs)
-    if not path.exists():
-        return program, "zero-shot"
-    program.load(str(path))
+    try:
+        meta = read_meta(name, model_slug, root) or {}
+        kwargs: dict[str, Any] = selector_kwargs(meta) if name == "selector" else {}
+        program = build(name, **kwargs)
+        if not path.exists():
+            return program, "zero-shot"
+        program.load(str(path))
+    except (ValueError, KeyError, TypeError) as exc:  # orjson's and json's decode errors are ValueErrors
+        raise ProgramLoadError(f"{path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     return program, f"compiled ({meta.get('optimizer', 'unknown optimizer')})"
 
 

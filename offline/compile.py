@@ -27,7 +27,16 @@ import dspy
 
 from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.signatures import decline_meaning
-from dspy_programs.store import COMPILED_DIR, build, meta_path, program_path, read_meta, status_line
+from dspy_programs.store import (
+    COMPILED_DIR,
+    ProgramLoadError,
+    build,
+    load_program,
+    meta_path,
+    program_path,
+    read_meta,
+    status_line,
+)
 from offline import data, rows
 from offline.breaker import Breaker, EndpointDown
 from offline.metrics import critique_metric, selection_metric
@@ -258,13 +267,14 @@ def compile_program(program_name: str, args: argparse.Namespace, config: AgentCo
 
 def active_program(program_name: str, run: Run) -> dspy.Module | None:
     """The program the graph runs now for this model, if one is compiled (scored on the same dev rows)."""
-    path = program_path(program_name, run.slug, run.out)
-    if not path.exists():
+    if not program_path(program_name, run.slug, run.out).exists():
         return None
-    kwargs = selector_kwargs(read_meta(program_name, run.slug, run.out) or {}) if program_name == "selector" else {}
-    program = build(program_name, **kwargs)
-    program.load(str(path))
-    return program
+    try:
+        return load_program(program_name, run.slug, run.out)[0]
+    except ProgramLoadError as exc:  # this compile replaces it when it beats the uncompiled program on dev
+        print(f"[optimize] warning: the active program does not load ({exc}); it is not scored", file=sys.stderr,
+              flush=True)  # fmt: skip
+        return None
 
 
 def save(run: Run, args: argparse.Namespace) -> Path:

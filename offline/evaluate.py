@@ -36,7 +36,7 @@ from dspy.utils.callback import BaseCallback
 from dspy_programs.native_baseline import native_select, read_reply
 from dspy_programs.programs import ToolSelector, selector_kwargs
 from dspy_programs.selector_reply import PREFILL, content_calls, json_values
-from dspy_programs.store import COMPILED_DIR, compiled_dir, status_line
+from dspy_programs.store import COMPILED_DIR, ProgramLoadError, compiled_dir, status_line
 from offline import data, rows
 from offline.metrics import FAILURE_CLASSES, args_exact, failure_class, no_tool_precision_recall, tool_set_exact
 from runtime.bootstrap import configure
@@ -570,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             from offline.evaluate_answers import evaluate_answers
 
             evaluate_answers(args, command)
-    except UsageError as exc:
+    except (UsageError, ProgramLoadError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -22,7 +22,7 @@ import httpx
 from dspy.utils.exceptions import LMError, LMTransportError
 from pydantic import ValidationError
 
-from dspy_programs.store import status_line
+from dspy_programs.store import ProgramLoadError, status_line
 from runtime.cache import redact_url, redis_cache
 from runtime.names import tool_of_node
 from runtime.settings import get_settings
@@ -216,6 +216,9 @@ def ask_main(argv: list[str] | None = None) -> int:
         return 1
     except ValidationError as exc:  # a setting in the environment or .env is invalid
         print(f"ask: {exc.errors()[0]['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
+    except ProgramLoadError as exc:  # in-process: a compiled program this code cannot run
+        print(f"ask: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -119,6 +119,33 @@ def test_a_winning_program_becomes_what_the_graph_runs_and_the_status_says_so(
     assert how == "compiled (labeled)" and len(program.select.demos) == 12  # type: ignore[attr-defined]
 
 
+def test_an_active_program_in_an_older_format_is_one_line_and_a_new_compile_replaces_it(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = env / "compiled" / "scripted"
+    folder.mkdir(parents=True)
+    state = json.loads((KITCHEN / "compiled" / "qwen2.5-coder-1.5b" / "selector.json").read_text())
+    for demo in state["select"]["demos"]:  # as demos were once saved: text the typed adapter cannot read
+        demo["tools"] = json.dumps(demo["tools"])
+        demo["conversation"] = "user: Calories in the minestrone?"
+    (folder / "selector.json").write_text(json.dumps(state))
+    from dspy_programs.selector_adapter import SELECTOR_FORMAT
+
+    meta = {"optimizer": "labeled", "selector_config": dict(SELECTOR_FORMAT)}
+    (folder / "selector.meta.json").write_text(json.dumps(meta))
+    with pytest.raises(store.ProgramLoadError) as refused:
+        store.load_program("selector", "scripted", store.compiled_dir())
+    message = str(refused.value)
+    assert message.startswith(str(folder / "selector.json")) and "compile it again with `optimize`" in message
+    assert "\n" not in message
+    scores = iter([40.0, 80.0])  # before, after; the old program is not scored
+    monkeypatch.setattr(compile_step, "score", lambda *args: next(scores))
+    assert compile_step.main(["--no-compare"]) == 0
+    assert "the active program does not load" in capsys.readouterr().err
+    program, how = store.load_program("selector", "scripted", store.compiled_dir())
+    assert how == "compiled (labeled)" and len(program.select.demos) == 12  # type: ignore[attr-defined]
+
+
 def test_the_teacher_bootstraps_and_the_student_is_scored(env: Path, student: ScriptedURL, teacher: ScriptedURL,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setenv("TEACHER_BASE_URL", teacher)
