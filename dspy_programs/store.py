@@ -86,8 +86,11 @@ def load_program(name: str, model_slug: str, root: Path = COMPILED_DIR) -> tuple
 def role_status(role: Role, model_slug: str, root: Path) -> str:
     """Which program runs for a role on a model: the compiled one, or zero-shot and what to do."""
     if program_path(role, model_slug, root).exists():
-        made = (read_meta(role, model_slug, root) or {}).get("optimizer", "unknown optimizer")
-        return f"compiled ({made}) for {model_slug}"
+        try:  # a file this code cannot run is not what runs: say so here, not only when a run fails
+            _, how = load_program(role, model_slug, root)
+        except ProgramLoadError:
+            return f"compiled for {model_slug} but it does not load: run `optimize --program {role}`"
+        return f"{how} for {model_slug}"
     advice = f": run `optimize --program {role}`" if role in COMPILED_ROLES else ""
     return f"zero-shot: nothing compiled for {model_slug}{advice}"
 

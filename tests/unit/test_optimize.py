@@ -138,6 +138,8 @@ def test_an_active_program_in_an_older_format_is_one_line_and_a_new_compile_repl
     message = str(refused.value)
     assert message.startswith(str(folder / "selector.json")) and "compile it again with `optimize`" in message
     assert "\n" not in message
+    assert store.program_status()["selector"] == (
+        "compiled for scripted but it does not load: run `optimize --program selector`")  # fmt: skip
     scores = iter([40.0, 80.0])  # before, after; the old program is not scored
     monkeypatch.setattr(compile_step, "score", lambda *args: next(scores))
     assert compile_step.main(["--no-compare"]) == 0
