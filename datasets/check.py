@@ -27,6 +27,7 @@ import jsonschema
 from dspy_programs.signatures import DECLINES, VERDICTS
 from dspy_programs.tool_specs import to_specs
 from offline import rows
+from offline.rows import results_problem
 from runtime.agent_config import AgentConfigError, agent_config, load_tools
 
 DATASETS_DIR = Path(__file__).resolve().parent
@@ -352,16 +353,6 @@ def _good_turn(turn: Any) -> bool:
     )
 
 
-def _good_result(res: Any) -> bool:
-    return (
-        isinstance(res, dict)
-        and isinstance(res.get("name"), str)
-        and isinstance(res.get("args"), dict)
-        and set(res) in ({"name", "args", "output"}, {"name", "args", "error"})
-        and isinstance(res.get("output", res.get("error")), str)
-    )
-
-
 def check_tool_selection(
     api: dict[str, Any], unseen: dict[str, dict[str, dict[str, Any]]], toolset_splits: dict[str, str]
 ) -> None:
@@ -394,9 +385,8 @@ def check_tool_selection(
         gathered = rec.get("tool_results", [])
         if cat in ("next_step", "retry") and not gathered:
             problem(where, f"a {cat!r} row needs the calls already made, in 'tool_results'")
-        for res in gathered:
-            if not _good_result(res):
-                problem(where, f"bad tool_results entry {res!r}: name, args and exactly one of output or error")
+        if wrong := results_problem(gathered):
+            problem(where, f"bad tool_results entry: {wrong}")
         if rec.get("decline") == "answered" and not gathered:
             problem(where, "decline 'answered' needs the results that answer it, in 'tool_results'")
         if cat == "none" and calls:

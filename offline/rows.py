@@ -100,14 +100,15 @@ def _history_problem(history: Any) -> str | None:
     return None
 
 
-def _results_problem(results: Any) -> str | None:
+def results_problem(results: Any) -> str | None:
+    """What is wrong with a row's `tool_results` (the calls already made), or None (datasets/check.py too)."""
     if not isinstance(results, list):
         return "must be a list of calls already made"
     for i, res in enumerate(results):
         if not isinstance(res, dict) or not isinstance(res.get("name"), str) or not isinstance(res.get("args"), dict) \
                 or set(res) not in ({"name", "args", "output"}, {"name", "args", "error"}) \
                 or not isinstance(res.get("output", res.get("error")), str):  # fmt: skip
-            return f'result {i} must be {{"name", "args", "output": "..."}} or {{"name", "args", "error": "..."}}'
+            return f"result {i} {res!r}: name, args and exactly one of output or error (a string)"
     return None
 
 
@@ -122,7 +123,7 @@ def check_row(row: Any, toolsets: Mapping[str, list[ToolSpec]]) -> list[tuple[st
         problems.append(("question", "must be a non-empty string"))
     if "history" in row and (problem := _history_problem(row["history"])):
         problems.append(("history", problem))
-    if "tool_results" in row and (problem := _results_problem(row["tool_results"])):
+    if "tool_results" in row and (problem := results_problem(row["tool_results"])):
         problems.append(("tool_results", problem))
     if "split" in row and row["split"] not in SPLITS:
         problems.append(("split", f"must be one of {', '.join(SPLITS)}, not {row['split']!r}"))
