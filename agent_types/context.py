@@ -41,8 +41,9 @@ class Context:
     critic_model: Annotated[str | None, Field(description=_model("critic"))] = None
     refiner_model: Annotated[str | None, Field(description=_model("refiner"))] = None
     # Bounds: every loop in the graph stops at these, whatever the model says.
-    max_tool_rounds: Annotated[int, Field(description="How often the critic may send the run back to select "
-                                          "for more tool calls (0-10).")] = 2  # fmt: skip
+    max_tool_rounds: Annotated[int, Field(description="Most rounds of tool calls in one turn, the first included: "
+                                          "the loop sends the run back to select only while fewer have run "
+                                          "(0-10).")] = 3  # fmt: skip
     max_refinements: Annotated[int, Field(description="How many refined drafts the run may write (0-5).")] = 1
     max_calls_per_round: Annotated[int, Field(description="Most tool calls one select step may make (1-16).")] = 6
     critique: Annotated[bool, Field(description=CRITIQUE)] = True

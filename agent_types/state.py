@@ -75,6 +75,7 @@ class AgentState(InputState, total=False):
     tool_results: Annotated[list[ToolResult], merge_results]
     rounds: int
     retry_calls: bool  # the call check sent this round's failed or mismatched calls back to select
+    hint: str  # what the loop tells the selector it sends back (nodes/hints.py); select reads and clears it
     draft: str
     draft_id: str  # the id the current draft was streamed under on the `messages` stream
     verdict: str

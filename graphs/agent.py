@@ -3,6 +3,7 @@
 intake ─► select ─┬─► run_<tool> (one per call, in parallel via Send, cached) ─┐
                   └─ no call ─────────────────────────────────────────────────┴─► check_calls
 check_calls ─┬─ a call failed or does not match the question ─► select   (bounded by max_tool_rounds)
+             ├─ every call failed, no tries left ─────────────► finalize
              ├─ no further call after "need more info" ───────► refine (or finalize)
              └─ otherwise ───────────────────────────────────► synthesize
 synthesize ─► critique ─┬─ accept ──────────► finalize ─► END
@@ -12,8 +13,10 @@ synthesize ─► critique ─┬─ accept ──────────► fi
 
 check_calls and critique run deterministic checks first (nodes/checks.py): a failed call, or one
 whose arguments the question does not support, goes back to the selector with its error before any
-draft; a draft built on passages that states a figure no tool produced goes back to the selector
-(the missing computation), not to the refiner; the critic model judges only results no check can
+draft, and so do passages in another unit than the question asks, or beside a quantity the question
+states that nothing computed with; the selector is told which call would fit (nodes/hints.py). A
+draft built on passages that states a figure no tool produced goes back to the selector (the
+missing computation), not to the refiner; the critic model judges only results no check can
 judge; a refined draft replaces the old one only if it is better; finalize never answers with a
 tool's raw error or a check's instruction. With `critique` off, check_calls passes through.
 
@@ -74,11 +77,16 @@ def after_select(state: AgentState) -> list[Send] | Literal["check_calls"]:
 def after_check_calls(
     state: AgentState, runtime: Runtime[Context]
 ) -> Literal["select", "synthesize", "refine", "finalize"]:
-    """Back to select when the check sent calls back (it counts the rounds); to the refiner when
-    the selector, sent back for a missing step, made no further call; else draft the answer."""
+    """Back to select when the check sent calls back (it counts the rounds); to finalize when every
+    call failed and the selector has had its tries (the answer says what could not be done, and a
+    draft from errors alone is wasted); to the refiner when the selector, sent back for a missing
+    step, made no further call; else draft the answer."""
     ctx = runtime.context or Context()
     if state.get("retry_calls"):
         return "select"
+    results = state.get("tool_results", [])
+    if ctx.critique and results and all(r.get("error") for r in results):
+        return "finalize"
     if state.get("verdict") == "need_more_info" and not state.get("pending_calls"):
         return "refine" if state.get("refinements", 0) < ctx.max_refinements else "finalize"
     return "synthesize"

@@ -327,8 +327,14 @@ _DAYS_BETWEEN = re.compile(
 )
 _DAYS_AFTER = re.compile(r"\b\d+\s*(?:days?|weeks?)\s+(?:after|before|from|later|ago|earlier)\b|\bplus \d+ days\b",
                          re.IGNORECASE)  # fmt: skip
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _WEEKDAY_ASKED = re.compile(r"\b(?:day of (?:the )?week|weekday|what day)\b", re.IGNORECASE)
 
+
+# How a call problem says that a figure of the call is stated nowhere: the call check then names
+# the tool to look it up with (nodes/hints.py), and the call's output is never put back once a
+# later call gathered something (it rests on a made-up figure).
+UNSTATED = "is not a figure of the question or the gathered results"
 
 # Quantities written as words ("two battery packs", "half a mile", "a dozen").
 WORD_NUMBERS = {"half": 0.5, "quarter": 0.25, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -399,8 +405,7 @@ def _calculator_problem(expression: str, question: str, sources: Sequence[float]
                    if significant_digits(n) >= 2 and float(n) not in COMMON_FACTORS
                    and not number_supported(float(n), sources)]  # fmt: skip
     if unsupported:
-        return (f"{', '.join(unsupported)} is not a figure of the question or the gathered results; use the "
-                "figures they state")
+        return f"{', '.join(unsupported)} {UNSTATED}"
     return None
 
 
@@ -412,8 +417,7 @@ def _units_problem(args: dict[str, Any], asked: str, sources: Sequence[float]) -
     # Any value but 1 ("a kilowatt-hour") must be stated: a value of 100 for a payload no passage
     # gave is a made-up figure however round it is.
     if isinstance(value, int | float) and value != 1 and not number_supported(float(value), sources):
-        return (f"the value {value:g} is not a figure of the question or the gathered results; take the value "
-                "they state (search for it first if they state none)")
+        return f"the value {value:g} {UNSTATED}"
     names = []
     for key in ("from_unit", "to_unit"):
         try:
@@ -453,6 +457,9 @@ def _dates_problem(args: dict[str, Any], question: str, asked: str, sources: Seq
     )
     for key in ("date", "end_date"):
         value = args.get(key)
+        if isinstance(value, str) and value.strip().lower() != "today" and not has_dates and not _YEAR.search(asked):
+            # Nothing names a date or a year ("the ETA of order A1024"): the date was made up.
+            return f"the date {value!r} {UNSTATED}"
         if not isinstance(value, str) or value.strip().lower() == "today" or not has_dates:
             continue
         if not _date_written(value, asked):
@@ -463,6 +470,11 @@ def _dates_problem(args: dict[str, Any], question: str, asked: str, sources: Seq
         if not any(math.isclose(abs(days), s * k) for s in sources for k in spans):
             return f"{abs(days)} days is not a span the question or the gathered results state"
     return None
+
+
+def asks_date_arithmetic(question: str) -> bool:
+    """Whether the question asks for a weekday, the days between dates or a date some days away."""
+    return any(p.search(question) for p in (_DAYS_BETWEEN, _DAYS_AFTER, _WEEKDAY_ASKED))
 
 
 def call_problem(result: ToolResult, question: str, asked: str) -> str | None:

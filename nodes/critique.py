@@ -12,7 +12,24 @@ from langgraph.runtime import Runtime
 from agent_types.context import Context
 from agent_types.state import AgentState, ToolResult
 from dspy_programs.signatures import VERDICTS
-from nodes.checks import Verification, call_problem, grounded_figures, is_raw, missing_step, verify
+from nodes.checks import (
+    UNSTATED,
+    Verification,
+    call_problem,
+    grounded_figures,
+    is_raw,
+    missing_step,
+    ungrounded_figures,
+    verify,
+)
+from nodes.hints import (
+    COMPUTING_TOOLS,
+    failed_call_hint,
+    lookup_hint,
+    missing_computation,
+    missing_conversion,
+    unknown_tool_hint,
+)
 from nodes.prompting import format_results
 from nodes.roles import bind
 from nodes.select import offered_tools, with_user_permissions
@@ -30,10 +47,12 @@ def verification(state: AgentState, draft: str) -> Verification:
     return verify(results, draft, [] if converted else state.get("rejected_calls", []), asked)
 
 
-def _refusal(rejected: dict[str, Any], tool_names: Sequence[str]) -> str:
+def _refusal(rejected: dict[str, Any], tools: Sequence[BaseTool]) -> str:
     reason = str(rejected.get("reason") or "refused")
     if reason == "unknown tool":
-        return f"unknown tool {str(rejected.get('name'))!r}; the tools are {', '.join(tool_names)}"
+        name, args = str(rejected.get("name")), rejected.get("args")
+        hint = unknown_tool_hint(name, args if isinstance(args, dict) else {}, tools)
+        return f"unknown tool {name!r}; the tools are {', '.join(t.name for t in tools)}{hint}"
     return reason
 
 
@@ -47,9 +66,12 @@ def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
     A call that failed (the tool reported bad input, or the selector's validation refused it) or
     whose arguments do not match the question (nodes/checks.py, call_problem) goes back to the
     selector once more (within max_tool_rounds) with the call and the error in the gathered
-    results, so it can correct its arguments. A mismatched call's output is set aside, and put back
-    if the selector makes no other call of that tool: the check may be wrong, and then the output
-    is all there is. With the critique loop off this node passes everything through.
+    results, so it can correct its arguments; the error names the tool to call where a hint can
+    (nodes/hints.py). A mismatched call's output is set aside, and put back if the selector makes
+    no other call of that tool: the check may be wrong, and then the output is all there is. When
+    every call worked but the question asks its answer in a unit no gathered passage gives, the
+    selector goes back with that hint. With the critique loop off this node passes everything
+    through.
     """
 
     def check_calls(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -60,26 +82,33 @@ def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
         this_round = {c["call_id"] for c in state.get("pending_calls", [])}
         question = state["question"]
         base = f"{state.get('conversation', '')}\n{question}"
-        names = [t.name for t in offered_tools(tools, with_user_permissions(ctx))]
+        offered = offered_tools(tools, with_user_permissions(ctx))
         failed: list[ToolResult] = []
         converted = sum(r["call_id"].startswith(REJECTED) for r in results)
         for i, rejected in enumerate(state.get("rejected_calls", [])[converted:], start=converted):
             args = rejected.get("args")
             failed.append(ToolResult(call_id=f"{REJECTED}{i}", name=str(rejected.get("name")),
                                      args=args if isinstance(args, dict) else {}, output=None,
-                                     error=f"not run: {_refusal(rejected, names)}", seconds=0.0))  # fmt: skip
+                                     error=f"not run: {_refusal(rejected, offered)}", seconds=0.0))  # fmt: skip
         for r in results:
             if r["call_id"] not in this_round:
                 continue
             if r.get("error"):
-                failed.append(r)
+                hint = failed_call_hint(r, question, offered)
+                failed.append({**r, "error": f"{r['error']}{hint}"} if hint else r)
                 continue
             others = "\n".join(o.get("output") or "" for o in results if o["call_id"] != r["call_id"])
             problem = call_problem(r, question, f"{base}\n{others}")
+            if problem and UNSTATED in problem:
+                problem += lookup_hint(question, offered, exclude=r["name"])
             if problem:
                 failed.append({**r, "output": None, "set_aside": r.get("output"),
                                "error": f"arguments do not match the question: {problem}"})  # fmt: skip
-        retry = bool(failed) and state.get("rounds", 0) < ctx.max_tool_rounds
+        more_rounds = state.get("rounds", 0) < ctx.max_tool_rounds
+        retry = bool(failed) and more_rounds
+        hint = "" if failed or not more_rounds else (
+            missing_conversion(question, results, offered) or missing_computation(question, results, offered) or ""
+        )
         update: list[ToolResult] = (
             [{**f, "retried": True} for f in failed] if retry else [f for f in failed if "set_aside" not in f]
         )
@@ -88,16 +117,23 @@ def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
             get_stream_writer()({"event": "calls_checked", "retry": retry,
                                  "failed": [{"name": f["name"], "args": f["args"], "error": f["error"]}
                                             for f in failed]})  # fmt: skip
-        return {"retry_calls": retry, **({"tool_results": update} if update else {})}
+        if hint:
+            get_stream_writer()({"event": "calls_checked", "retry": True, "failed": [], "hint": hint})
+        return {"retry_calls": retry or bool(hint), "hint": hint, **({"tool_results": update} if update else {})}
 
     return check_calls
 
 
 def restored(results: Sequence[ToolResult], this_round: set[str]) -> list[ToolResult]:
-    """Set-aside outputs of earlier rounds that no later call of the same tool replaced."""
+    """Set-aside outputs of earlier rounds that no later call of the same tool replaced; one that
+    rests on a figure stated nowhere only while no other call worked at all."""
     out: list[ToolResult] = []
     for i, r in enumerate(results):
         if r["call_id"] in this_round or r.get("set_aside") is None:
+            continue
+        if UNSTATED in str(r.get("error") or ""):
+            if not any(not other.get("error") for other in results if other["call_id"] != r["call_id"]):
+                out.append({**r, "output": r["set_aside"], "error": None, "set_aside": None})
             continue
         if not any(later["name"] == r["name"] and not later.get("error") for later in results[i + 1 :]):
             out.append({**r, "output": r["set_aside"], "error": None, "set_aside": None})
@@ -115,6 +151,14 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     if checked.failed and missing_step(state.get("tool_results", []), checked):
         verdict, by = "need_more_info", "checks"
         text = f"{checked.critique()} If the question needs a computation or a conversion, a tool must make it."
+        # The selector, sent back, is told which step is missing: shown only what was gathered it
+        # made no further call (docs/critique-loop.md).
+        asked = f"{state.get('conversation', '')}\n{state['question']}"
+        worked = [r for r in state.get("tool_results", []) if not r.get("error")]
+        figures = ", ".join(ungrounded_figures(state["draft"], worked, asked))
+        update["hint"] = (f"the draft stated {figures}, which no result above gives: if the question needs a "
+                          f"computation or a conversion of the figures above, call {' or '.join(COMPUTING_TOOLS[:2])} "
+                          "with them")
     elif checked.failed:
         verdict, text, by = "refine", checked.critique(), "checks"
     elif checked.free_text:

@@ -68,6 +68,8 @@ async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Contex
     turns = await asyncio.to_thread(conversation_turns, earlier_turns(state.get("messages", [])),
                                     selector.conversation_budget)  # fmt: skip
     gathered = await asyncio.to_thread(format_results, state.get("tool_results", []))
+    if state.get("hint"):  # what the loop tells the selector it sent back (nodes/hints.py)
+        gathered += f"\nnote: {state['hint']}"
     meter = UsageMeter("select")
     pred = await selector.run(
         meter,
@@ -91,6 +93,7 @@ async def select_calls(tools: Sequence[BaseTool], state: AgentState, ctx: Contex
         "pending_calls": calls,
         "messages": tool_call_message(calls),  # what chat clients show while the tools run
         "rejected_calls": rejected,
+        "hint": "",
         "rounds": state.get("rounds", 0) + 1,
         "usage": [meter.summary(pred)],
     }

@@ -44,6 +44,19 @@ async def test_a_bracketed_expression_is_computed_as_written(server: str) -> Non
     assert not states(values["answer"], 18268, tolerance=0.0)
 
 
+async def test_a_call_to_a_tool_that_does_not_exist_is_corrected_to_the_nearest_one(server: str) -> None:
+    # The model's first choice here is `search_inventory`, which does not exist; told the nearest
+    # offered tool (nodes/hints.py), it calls http_api's /inventory route.
+    values = await ask(server, "How many NW-SP-CUP-30 packs are in stock?")
+    assert states(values["answer"], 310, tolerance=0.0), (values["answer"], values.get("tool_results"))
+
+
+async def test_a_passage_then_its_conversion(server: str) -> None:
+    # Two steps: the payload is in a passage (35 kg), the question asks for pounds.
+    values = await ask(server, "What is the Condor's payload in pounds?")
+    assert states(values["answer"], 77.16), (values["answer"], values.get("tool_results"))
+
+
 @pytest.mark.parametrize(
     "question",
     [

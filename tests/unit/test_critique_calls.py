@@ -77,8 +77,8 @@ def test_a_tool_error_goes_back_to_select_with_the_error_and_the_corrected_call_
 def test_a_failed_call_is_not_retried_beyond_max_tool_rounds(monkeypatch) -> None:
     lm = scripted(lambda gathered: [convert(72, "degree_fahrenheight", "degC")], lambda results: "ERROR: " + results)
     out = run(monkeypatch, lm, "Convert 72 degrees Fahrenheit to Celsius.", max_tool_rounds=1, max_refinements=0)
-    assert lm.roles() == ["selector", "synthesizer"]
-    # Every try failed and the draft was the raw error: the answer says in words what failed and why.
+    # Every try failed: no draft is written from errors alone; the answer says in words what failed and why.
+    assert lm.roles() == ["selector"]
     assert out["answer"].startswith("I could not convert 72 degree_fahrenheight to degC: unknown unit")
     assert "ERROR" not in out["answer"] and "did you mean" not in out["answer"]
 
@@ -95,6 +95,8 @@ def test_a_refused_call_goes_back_to_select_with_the_valid_tool_names(monkeypatc
         if not gathered:
             return [{"name": "search_inventory", "args": {"sku": "NW-ARM-200"}}]
         assert "unknown tool 'search_inventory'; the tools are calculator, convert_units" in gathered
+        # The nearest offered tool, and the part of its description that matched, are named.
+        assert "the nearest is http_api: stock levels (/inventory/{sku})" in gathered
         return [calc("12 * 3")]
 
     lm = scripted(select, lambda results: f"That is {last_line(results)}.")
@@ -162,13 +164,80 @@ def test_a_figure_computed_from_a_passage_by_the_model_becomes_a_calculator_roun
         if not gathered:
             return [search]
         assert "$300" in gathered  # the passage is in view
-        return [calc("300 * 3")] if "calculator" not in gathered else []
+        if "calculator(" in gathered:
+            return []
+        # Sent back, the selector is told which figure no tool gave and which tools compute.
+        assert "note: the draft stated 2000, which no result above gives" in gathered and "call calculator" in gathered
+        return [calc("300 * 7")]
 
-    drafts = iter(["Three nights in Seattle: up to $950.", "Three nights in Seattle: up to $900."])
+    drafts = iter(["A week in Seattle: up to $2,000.", "A week in Seattle: up to $2,100."])
     lm = scripted(select, lambda results: next(drafts))
-    out = run(monkeypatch, lm, "What is the maximum hotel reimbursement for 3 nights in Seattle, in dollars?")
+    out = run(monkeypatch, lm, "What is the maximum hotel reimbursement for a week in Seattle, in dollars?")
     assert lm.roles() == ["selector", "synthesizer", "selector", "synthesizer"]  # no refiner
+    assert out["answer"] == "A week in Seattle: up to $2,100." and out["verdict"] == "accept"
+
+
+def test_a_quantity_the_question_states_gets_its_computation_before_any_draft(monkeypatch) -> None:
+    search = {"name": "search_knowledge", "args": {"query": "hotel cap per night Seattle"}}
+
+    def select(gathered: str) -> list[Call]:
+        if not gathered:
+            return [search]
+        if "calculator(" in gathered:
+            return []
+        assert "note: the question gives 3 and nothing above computed with it" in gathered
+        return [calc("300 * 3")]
+
+    lm = scripted(select, lambda results: f"Three nights in Seattle: up to ${last_line(results)}.")
+    out = run(monkeypatch, lm, "What is the maximum hotel reimbursement for 3 nights in Seattle, in dollars?")
+    assert lm.roles() == ["selector", "selector", "synthesizer"]
     assert out["answer"] == "Three nights in Seattle: up to $900." and out["verdict"] == "accept"
+
+
+def test_a_passage_in_another_unit_gets_its_conversion_before_any_draft(monkeypatch) -> None:
+    search = {"name": "search_knowledge", "args": {"query": "Osprey reach"}}
+
+    def select(gathered: str) -> list[Call]:
+        if not gathered:
+            return [search]
+        if "convert_units(" in gathered:
+            return []
+        assert "1,300 mm reach" in gathered
+        assert "note: the question asks for the answer in inch and no result above gives a figure in inch" in gathered
+        return [convert(1300, "mm", "inch")]
+
+    lm = scripted(select, lambda results: f"The Osprey reaches {json.loads(last_line(results))['value']} inches.")
+    out = run(monkeypatch, lm, "What is the Osprey's reach in inches?")
+    assert lm.roles() == ["selector", "selector", "synthesizer"]
+    assert out["answer"] == "The Osprey reaches 51.1811 inches."
+
+
+def test_a_passage_in_the_asked_unit_needs_no_conversion(monkeypatch) -> None:
+    search = {"name": "search_knowledge", "args": {"query": "Condor reach"}}
+    lm = scripted(lambda gathered: [] if gathered else [search], lambda results: "The Condor reaches 1,800 mm.")
+    out = run(monkeypatch, lm, "What is the reach of the Condor arm in millimeters?")
+    assert lm.roles() == ["selector", "synthesizer"]
+    assert out["answer"] == "The Condor reaches 1,800 mm."
+
+
+def test_a_made_up_value_is_looked_up_and_its_conversion_never_comes_back(monkeypatch) -> None:
+    search = {"name": "search_knowledge", "args": {"query": "Osprey reach"}}
+
+    def select(gathered: str) -> list[Call]:
+        if not gathered:
+            return [convert(100, "feet", "inch")]
+        if "search_knowledge(" not in gathered:
+            assert "the value 100 is not a figure of the question" in gathered
+            assert "call search_knowledge or http_api to find it first" in gathered
+            return [search]
+        return [convert(1300, "mm", "inch")] if "1300" not in gathered else []
+
+    lm = scripted(select, lambda results: f"It reaches {json.loads(last_line(results))['value']} inches.")
+    out = run(monkeypatch, lm, "What is the Osprey's reach in inches?")
+    assert lm.roles() == ["selector", "selector", "selector", "synthesizer"]
+    assert out["answer"] == "It reaches 51.1811 inches."
+    # The call on the made-up 100 ft stays an error: its output is not put back beside the lookup.
+    assert [r["name"] for r in out["tool_results"] if not r.get("error")] == ["search_knowledge", "convert_units"]
 
 
 # Never a raw tool error or a check's instruction as the answer.
@@ -182,9 +251,9 @@ def test_a_refined_draft_that_is_the_checks_instruction_is_never_kept(monkeypatc
     assert out["refine_kept"] is False and "draft" not in out["answer"].lower()
 
 
-def test_a_call_refused_in_both_rounds_is_said_once(monkeypatch) -> None:
+def test_a_call_refused_in_every_round_is_said_once(monkeypatch) -> None:
     lm = scripted(lambda gathered: [{"name": "search_inventory", "args": {"sku": "NW-ARM-200"}}],
                   lambda results: "ERROR: not run")  # fmt: skip
     out = run(monkeypatch, lm, "How many NW-ARM-200 arms are in stock?", max_refinements=0)
-    assert lm.roles() == ["selector", "selector", "synthesizer"]
+    assert lm.roles() == ["selector", "selector", "selector"]  # max_tool_rounds (3) tries, no draft
     assert out["answer"].count("I could not run search_inventory: unknown tool 'search_inventory'.") == 1
