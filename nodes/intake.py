@@ -79,6 +79,7 @@ def intake(state: AgentState) -> dict[str, Any]:
         "usage": None,
         "pending_calls": [],
         "rounds": 0,
+        "hint": "",  # a hint the last turn left unread is not this question's
         "refinements": 0,
         "draft": "",
         "draft_id": "",

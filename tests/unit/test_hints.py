@@ -120,3 +120,12 @@ def test_a_unit_the_question_names_as_a_thing_is_looked_up_not_converted() -> No
     assert hint == ("; 'pack' is something the question names, not a unit: call search_knowledge or http_api "
                     "for its figures first")
     assert failed_call_hint(failed, "What is 2 psi in kWh?", TOOLS) == ""
+
+
+def test_a_new_question_starts_without_the_last_turns_hint() -> None:
+    from langchain_core.messages import HumanMessage
+
+    from nodes.intake import intake
+
+    # A turn can end with a hint unread (the critique asked for a step, no round was left).
+    assert intake({"messages": [HumanMessage("What is 2 + 2?")], "hint": "call calculator"})["hint"] == ""
