@@ -177,17 +177,23 @@ def test_a_figure_computed_from_a_passage_by_the_model_becomes_a_calculator_roun
     assert out["answer"] == "A week in Seattle: up to $2,100." and out["verdict"] == "accept"
 
 
-def test_a_quantity_the_question_states_gets_its_computation_before_any_draft(monkeypatch) -> None:
-    search = {"name": "search_knowledge", "args": {"query": "hotel cap per night Seattle"}}
+def told_then(first: Call, note: str, then: Call) -> Callable[[str], list[Call]]:
+    """A selector that makes `first`; sent back with `note` in view, `then`; after that nothing."""
 
     def select(gathered: str) -> list[Call]:
         if not gathered:
-            return [search]
-        if "calculator(" in gathered:
+            return [first]
+        if f"{then['name']}(" in gathered:
             return []
-        assert "note: the question gives 3 and nothing above computed with it" in gathered
-        return [calc("300 * 3")]
+        assert f"note: {note}" in gathered, gathered
+        return [then]
 
+    return select
+
+
+def test_a_quantity_the_question_states_gets_its_computation_before_any_draft(monkeypatch) -> None:
+    search = {"name": "search_knowledge", "args": {"query": "hotel cap per night Seattle"}}
+    select = told_then(search, "the question gives 3 and nothing above computed with it", calc("300 * 3"))
     lm = scripted(select, lambda results: f"Three nights in Seattle: up to ${last_line(results)}.")
     out = run(monkeypatch, lm, "What is the maximum hotel reimbursement for 3 nights in Seattle, in dollars?")
     assert lm.roles() == ["selector", "selector", "synthesizer"]
@@ -196,17 +202,9 @@ def test_a_quantity_the_question_states_gets_its_computation_before_any_draft(mo
 
 def test_a_passage_in_another_unit_gets_its_conversion_before_any_draft(monkeypatch) -> None:
     search = {"name": "search_knowledge", "args": {"query": "Osprey reach"}}
-
-    def select(gathered: str) -> list[Call]:
-        if not gathered:
-            return [search]
-        if "convert_units(" in gathered:
-            return []
-        assert "1,300 mm reach" in gathered
-        assert "note: the question asks for the answer in inch and no result above gives a figure in inch" in gathered
-        return [convert(1300, "mm", "inch")]
-
-    lm = scripted(select, lambda results: f"The Osprey reaches {json.loads(last_line(results))['value']} inches.")
+    note = "the question asks for the answer in inch and no result above gives a figure in inch"
+    lm = scripted(told_then(search, note, convert(1300, "mm", "inch")),
+                  lambda results: f"The Osprey reaches {json.loads(last_line(results))['value']} inches.")  # fmt: skip
     out = run(monkeypatch, lm, "What is the Osprey's reach in inches?")
     assert lm.roles() == ["selector", "selector", "synthesizer"]
     assert out["answer"] == "The Osprey reaches 51.1811 inches."
