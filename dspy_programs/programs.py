@@ -137,11 +137,16 @@ class Critic(dspy.Module):
         # sees only what the checks cannot judge, and answers with verdict + one sentence.
         self.judge = dspy.ChainOfThought(Critique) if reasoning else dspy.Predict(Critique)
 
+    # The verdict is asked for in JSON (DSPy's JSONAdapter). In DSPy's default field format the
+    # small model writes `[[ ## verdict ## ]] = refine`, which does not parse, so every critic call
+    # cost a second model call through the adapter's own JSON fallback.
     def forward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:
-        return self.judge(question=question, tool_results=tool_results, draft=draft)
+        with dspy.context(adapter=dspy.JSONAdapter()):
+            return self.judge(question=question, tool_results=tool_results, draft=draft)
 
     async def aforward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:
-        return await self.judge.acall(question=question, tool_results=tool_results, draft=draft)
+        with dspy.context(adapter=dspy.JSONAdapter()):
+            return await self.judge.acall(question=question, tool_results=tool_results, draft=draft)
 
 
 class Refiner(dspy.Module):

@@ -122,6 +122,10 @@ def _tool_dicts(tools: Any) -> list[dict[str, Any]]:
     return out
 
 
+# What DSPy's JSONAdapter writes in the system message of a request whose reply is a JSON object.
+JSON_REQUEST = "Outputs will be a JSON object with the following fields."
+
+
 class _ScriptEngine(DummyEngine):
     tools: list[dict[str, Any]]
 
@@ -150,6 +154,9 @@ class _ScriptEngine(DummyEngine):
         fields = input_fields(messages[-1]["content"])
         owner.calls.append((role, fields))
         owner.answers = {"": owner.script(role, fields)}
+        # The reply in the format the request asks for: JSON for DSPy's JSONAdapter (the critic's),
+        # DSPy's field headers otherwise.
+        owner.adapter = dspy.JSONAdapter() if JSON_REQUEST in system else dspy.ChatAdapter()
         return super()._complete_messages(messages)
 
 
@@ -167,9 +174,10 @@ class ScriptedLM(DummyLM):
         return [role for role, _ in self.calls]
 
 
-def format_reply(outputs: dict[str, Any]) -> str:
-    """The reply text for an OpenAI-compatible scripted server (see scripted_server.py)."""
-    lm = DummyLM({})
+def format_reply(outputs: dict[str, Any], system: str = "") -> str:
+    """The reply text for an OpenAI-compatible scripted server (see scripted_server.py), in the
+    format the request's system message asks for."""
+    lm = DummyLM({}, adapter=dspy.JSONAdapter() if JSON_REQUEST in system else None)
     return str(lm._format_answer_fields(outputs))
 
 

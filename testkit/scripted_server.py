@@ -55,7 +55,8 @@ def reply_for(body: dict[str, Any]) -> str:
     role, fields = role_and_fields(body)
     outputs = default_script(role, fields)
     if not offers_tools(body):
-        return format_reply(outputs)
+        system = next((str(m.get("content")) for m in body.get("messages", []) if m.get("role") == "system"), "")
+        return format_reply(outputs, system)
     return native_reply(outputs)
 
 
