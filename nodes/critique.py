@@ -12,20 +12,11 @@ from langgraph.runtime import Runtime
 from agent_types.context import Context
 from agent_types.state import AgentState, ToolResult
 from dspy_programs.signatures import VERDICTS
-from nodes.checks import (
-    UNSTATED,
-    Verification,
-    call_problem,
-    grounded_figures,
-    is_raw,
-    missing_step,
-    ungrounded_figures,
-    verify,
-)
+from nodes.checks import UNSTATED, Verification, call_problem, grounded_figures, is_raw, missing_step, verify
 from nodes.hints import (
-    COMPUTING_TOOLS,
     failed_call_hint,
     lookup_hint,
+    made_up_hint,
     missing_computation,
     missing_conversion,
     unknown_tool_hint,
@@ -69,9 +60,9 @@ def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
     results, so it can correct its arguments; the error names the tool to call where a hint can
     (nodes/hints.py). A mismatched call's output is set aside, and put back if the selector makes
     no other call of that tool: the check may be wrong, and then the output is all there is. When
-    every call worked but the question asks its answer in a unit no gathered passage gives, the
-    selector goes back with that hint. With the critique loop off this node passes everything
-    through.
+    every call worked but gathered only passages in another unit than the question asks, or beside
+    a quantity the question states that nothing computed with, the selector goes back with that
+    hint. With the critique loop off this node passes everything through.
     """
 
     def check_calls(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -113,12 +104,10 @@ def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
             [{**f, "retried": True} for f in failed] if retry else [f for f in failed if "set_aside" not in f]
         )
         update += restored(results, this_round)
-        if failed:
-            get_stream_writer()({"event": "calls_checked", "retry": retry,
+        if failed or hint:
+            get_stream_writer()({"event": "calls_checked", "retry": retry or bool(hint), "hint": hint,
                                  "failed": [{"name": f["name"], "args": f["args"], "error": f["error"]}
                                             for f in failed]})  # fmt: skip
-        if hint:
-            get_stream_writer()({"event": "calls_checked", "retry": True, "failed": [], "hint": hint})
         return {"retry_calls": retry or bool(hint), "hint": hint, **({"tool_results": update} if update else {})}
 
     return check_calls
@@ -154,11 +143,7 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
         # The selector, sent back, is told which step is missing: shown only what was gathered it
         # made no further call (docs/critique-loop.md).
         asked = f"{state.get('conversation', '')}\n{state['question']}"
-        worked = [r for r in state.get("tool_results", []) if not r.get("error")]
-        figures = ", ".join(ungrounded_figures(state["draft"], worked, asked))
-        update["hint"] = (f"the draft stated {figures}, which no result above gives: if the question needs a "
-                          f"computation or a conversion of the figures above, call {' or '.join(COMPUTING_TOOLS[:2])} "
-                          "with them")
+        update["hint"] = made_up_hint(state["draft"], state.get("tool_results", []), asked)
     elif checked.failed:
         verdict, text, by = "refine", checked.critique(), "checks"
     elif checked.free_text:

@@ -17,7 +17,7 @@ import pint
 from langchain_core.tools import BaseTool
 
 from agent_types.state import ToolResult
-from nodes.checks import asks_date_arithmetic, is_free_text
+from nodes.checks import asks_date_arithmetic, is_free_text, ungrounded_figures
 
 # Tools whose arguments the call checks know (nodes/checks.py, call_problem): they compute from
 # figures; every other offered tool is taken to look figures up.
@@ -216,3 +216,11 @@ def missing_computation(question: str, results: Sequence[ToolResult], tools: Seq
         return None
     return (f"the question gives {', '.join(quantities)} and nothing above computed with it: if the answer needs "
             "a computation with it and the figures above, call calculator with them")  # fmt: skip
+
+
+def made_up_hint(draft: str, results: Sequence[ToolResult], asked: str) -> str:
+    """For a draft over passages that states figures no tool gave (the critique's missing step):
+    which figures, and the tools that compute."""
+    figures = ", ".join(ungrounded_figures(draft, [r for r in results if not r.get("error")], asked))
+    return (f"the draft stated {figures}, which no result above gives: if the question needs a computation or a "
+            f"conversion of the figures above, call {' or '.join(COMPUTING_TOOLS[:2])} with them")  # fmt: skip
