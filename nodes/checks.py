@@ -327,7 +327,7 @@ _DAYS_BETWEEN = re.compile(
 )
 _DAYS_AFTER = re.compile(r"\b\d+\s*(?:days?|weeks?)\s+(?:after|before|from|later|ago|earlier)\b|\bplus \d+ days\b",
                          re.IGNORECASE)  # fmt: skip
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")  # a year as written (nodes/hints.py too)
 _WEEKDAY_ASKED = re.compile(r"\b(?:day of (?:the )?week|weekday|what day)\b", re.IGNORECASE)
 
 
@@ -457,7 +457,7 @@ def _dates_problem(args: dict[str, Any], question: str, asked: str, sources: Seq
     )
     for key in ("date", "end_date"):
         value = args.get(key)
-        if isinstance(value, str) and value.strip().lower() != "today" and not has_dates and not _YEAR.search(asked):
+        if isinstance(value, str) and value.strip().lower() != "today" and not has_dates and not YEAR.search(asked):
             # Nothing names a date or a year ("the ETA of order A1024"): the date was made up.
             return f"the date {value!r} {UNSTATED}"
         if not isinstance(value, str) or value.strip().lower() == "today" or not has_dates:

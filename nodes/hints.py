@@ -17,7 +17,7 @@ import pint
 from langchain_core.tools import BaseTool
 
 from agent_types.state import ToolResult
-from nodes.checks import asks_date_arithmetic, is_free_text, ungrounded_figures
+from nodes.checks import YEAR, asks_date_arithmetic, is_free_text, ungrounded_figures, unit_forms
 
 # Tools whose arguments the call checks know (nodes/checks.py, call_problem): they compute from
 # figures; every other offered tool is taken to look figures up.
@@ -109,11 +109,16 @@ def lookup_tools(tools: Sequence[BaseTool], question: str = "", exclude: str = "
     return [lookups[i] for i in order]
 
 
+def lookup_names(question: str, tools: Sequence[BaseTool], exclude: str) -> str:
+    """The three likeliest lookup tools as "a or b or c" (empty when there is none)."""
+    return " or ".join(t.name for t in lookup_tools(tools, question, exclude)[:3])
+
+
 def lookup_hint(question: str, tools: Sequence[BaseTool], exclude: str) -> str:
     """For a call whose figure nothing states: the tools to look it up with first, the likeliest
     first (which one holds the figure is the selector's to judge)."""
-    names = [t.name for t in lookup_tools(tools, question, exclude)][:3]
-    return f"; call {' or '.join(names)} to find it first" if names else "; take the figures they state"
+    names = lookup_names(question, tools, exclude)
+    return f"; call {names} to find it first" if names else "; take the figures they state"
 
 
 _UNKNOWN_UNIT = re.compile(r"unknown unit '([^']+)'")
@@ -125,11 +130,11 @@ def failed_call_hint(result: ToolResult, question: str, tools: Sequence[BaseTool
     match = _UNKNOWN_UNIT.search(str(result.get("error") or ""))
     if result["name"] != "convert_units" or match is None or not words(match.group(1)) & words(question):
         return ""
-    names = [t.name for t in lookup_tools(tools, question, exclude=result["name"])][:3]
+    names = lookup_names(question, tools, exclude=result["name"])
     if not names:
         return ""
     unit = match.group(1)
-    return f"; {unit!r} is something the question names, not a unit: call {' or '.join(names)} for its figures first"
+    return f"; {unit!r} is something the question names, not a unit: call {names} for its figures first"
 
 
 def asked_unit(question: str) -> pint.Unit | None:
@@ -155,11 +160,18 @@ def asked_unit(question: str) -> pint.Unit | None:
 
 def _states_in(unit: pint.Unit, text: str) -> bool:
     """Whether `text` gives a figure in `unit` (a number followed by one of its forms)."""
-    from nodes.checks import unit_forms
-
     forms = {f for f in (*unit_forms(str(unit)), str(unit).replace("_", " ")) if f}
     low = text.lower()
     return any(re.search(rf"\d\s*{re.escape(f)}(?:e?s)?(?![a-z0-9])", low) for f in forms)
+
+
+def passages_only(results: Sequence[ToolResult]) -> list[ToolResult]:
+    """The calls that worked, when they gathered only passages or records and none computed;
+    else (nothing worked, or something computed) an empty list."""
+    worked = [r for r in results if not r.get("error")]
+    if any(r["name"] in COMPUTING_TOOLS for r in worked) or not all(is_free_text(r) for r in worked):
+        return []
+    return worked
 
 
 def missing_conversion(question: str, results: Sequence[ToolResult], tools: Sequence[BaseTool]) -> str | None:
@@ -169,10 +181,8 @@ def missing_conversion(question: str, results: Sequence[ToolResult], tools: Sequ
     if "convert_units" not in {t.name for t in tools}:
         return None
     unit = asked_unit(question)
-    worked = [r for r in results if not r.get("error")]
-    if unit is None or not worked or any(r["name"] in COMPUTING_TOOLS for r in worked):
-        return None
-    if not all(is_free_text(r) for r in worked) or any(_states_in(unit, r.get("output") or "") for r in worked):
+    worked = passages_only(results)
+    if unit is None or not worked or any(_states_in(unit, r.get("output") or "") for r in worked):
         return None
     if _states_in(unit, question):
         return None
@@ -186,13 +196,12 @@ def missing_conversion(question: str, results: Sequence[ToolResult], tools: Sequ
 _QUANTITY = re.compile(r"(?<![\w.\-/])\$?\d+(?:[.,]\d+)*%?(?![\w\-/]|\.\d)")
 _COUNT_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|twice|double|triple)\b",
                           re.IGNORECASE)  # fmt: skip
-_YEAR_FIGURE = re.compile(r"^(?:19|20)\d\d$")
 _DATE_IN_TEXT = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 def stated_quantities(question: str) -> list[str]:
     """The quantities `question` states (years left out), as written."""
-    numbers = [q for q in _QUANTITY.findall(question) if not _YEAR_FIGURE.match(q)]
+    numbers = [q for q in _QUANTITY.findall(question) if not YEAR.fullmatch(q)]
     return numbers + [w.lower() for w in _COUNT_WORDS.findall(question)]
 
 
@@ -201,8 +210,8 @@ def missing_computation(question: str, results: Sequence[ToolResult], tools: Seq
     passages or records and nothing computed with them: what the selector is told (whether the
     answer needs the computation is its to judge), or None."""
     offered = {t.name for t in tools}
-    worked = [r for r in results if not r.get("error")]
-    if not worked or any(r["name"] in COMPUTING_TOOLS for r in worked) or not all(is_free_text(r) for r in worked):
+    worked = passages_only(results)
+    if not worked:
         return None
     # Date arithmetic only on dates the results give ("within 60 days" is a lookup, not arithmetic).
     if "date_calculator" in offered and asks_date_arithmetic(question) and any(
