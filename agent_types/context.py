@@ -15,7 +15,12 @@ from pydantic import Field
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+-]{1,200}")
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-BOUNDS = {"max_tool_rounds": (0, 10), "max_refinements": (0, 5), "max_calls_per_round": (1, 16)}
+BOUNDS = {
+    "max_tool_rounds": (0, 10),
+    "max_refinements": (0, 5),
+    "max_calls_per_round": (1, 16),
+    "loop_seconds": (0, 600),
+}
 MAX_ALLOWED_TOOLS = 100
 
 
@@ -46,6 +51,9 @@ class Context:
                                           "(0-10).")] = 3  # fmt: skip
     max_refinements: Annotated[int, Field(description="How many refined drafts the run may write (0-5).")] = 1
     max_calls_per_round: Annotated[int, Field(description="Most tool calls one select step may make (1-16).")] = 6
+    loop_seconds: Annotated[int, Field(description="Seconds into the turn after which the critique loop starts no "
+                                       "critic or refiner call: the checked draft stands. Tool rounds are "
+                                       "bounded by max_tool_rounds only. 0: no limit (0-600).")] = 10  # fmt: skip
     critique: Annotated[bool, Field(description=CRITIQUE)] = True
     allowed_tools: Annotated[list[str] | None, Field(description=ALLOWED_TOOLS)] = None
 

@@ -74,6 +74,7 @@ class AgentState(InputState, total=False):
     rejected_calls: Annotated[list[dict[str, Any]], extend_or_reset]
     tool_results: Annotated[list[ToolResult], merge_results]
     rounds: int
+    started: float  # when this turn began (epoch seconds): the critique loop's time limit counts from it
     retry_calls: bool  # the call check sent this round's failed or mismatched calls back to select
     hint: str  # what the loop tells the selector it sends back (nodes/hints.py); select reads and clears it
     draft: str

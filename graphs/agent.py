@@ -17,8 +17,9 @@ draft, and so do passages in another unit than the question asks, or beside a qu
 states that nothing computed with; the selector is told which call would fit (nodes/hints.py). A
 draft built on passages that states a figure no tool produced goes back to the selector (the
 missing computation), not to the refiner; the critic model judges only results no check can
-judge; a refined draft replaces the old one only if it is better; finalize never answers with a
-tool's raw error or a check's instruction. With `critique` off, check_calls passes through.
+judge; a refined draft replaces the old one only if it is better; no critic or refiner call starts
+after the turn's first `loop_seconds`; finalize never answers with a tool's raw error or a check's
+instruction. With `critique` off, check_calls passes through.
 
 Every node's latency is recorded (`timed`, runtime/metrics.py); the executors' results are
 cached by tool, version and arguments (runtime/cache.py), LM responses by DSPy (runtime/lm_cache.py).
@@ -42,7 +43,7 @@ from langgraph.types import Send
 from agent_types.context import Context
 from agent_types.state import AgentState, InputState
 from dspy_programs.store import status_line
-from nodes.critique import critique, make_check_calls, refine
+from nodes.critique import critique, make_check_calls, out_of_time, refine
 from nodes.execute import make_executor
 from nodes.finalize import finalize
 from nodes.intake import intake
@@ -88,7 +89,7 @@ def after_check_calls(
     if ctx.critique and results and all(r.get("error") for r in results):
         return "finalize"
     if state.get("verdict") == "need_more_info" and not state.get("pending_calls"):
-        return "refine" if state.get("refinements", 0) < ctx.max_refinements else "finalize"
+        return "refine" if may_refine(state, ctx) else "finalize"
     return "synthesize"
 
 
@@ -102,9 +103,14 @@ def after_critique(state: AgentState, runtime: Runtime[Context]) -> Literal["sel
     verdict = state.get("verdict")
     if verdict == "need_more_info" and state.get("rounds", 0) < ctx.max_tool_rounds:
         return "select"
-    if verdict in ("refine", "need_more_info") and state.get("refinements", 0) < ctx.max_refinements:
+    if verdict in ("refine", "need_more_info") and may_refine(state, ctx):
         return "refine"
     return "finalize"
+
+
+def may_refine(state: AgentState, ctx: Context) -> bool:
+    """Refinements left, and time left for one (context.loop_seconds)."""
+    return state.get("refinements", 0) < ctx.max_refinements and not out_of_time(state, ctx)
 
 
 def after_refine(state: AgentState) -> Literal["critique", "finalize"]:

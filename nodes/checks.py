@@ -228,6 +228,13 @@ def superseded(results: Sequence[ToolResult], index: int) -> bool:
     return bool(results[index].get("retried")) and any(not r.get("error") for r in results[index + 1 :])
 
 
+def settled(results: Sequence[ToolResult]) -> list[ToolResult]:
+    """The results an answer is written from: every one but the failures a later call replaced.
+    The drafting, judging and rewriting prompts leave those out: the answer needs no word on them
+    (verify), and each is prompt text the model would read again at every step."""
+    return [r for i, r in enumerate(results) if not (r.get("error") and superseded(results, i))]
+
+
 def is_free_text(result: ToolResult) -> bool:
     """A passage or a record (no single figure a check can look for), not a computed result."""
     return primary_result(result) is None

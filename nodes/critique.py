@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -12,7 +13,16 @@ from langgraph.runtime import Runtime
 from agent_types.context import Context
 from agent_types.state import AgentState, ToolResult
 from dspy_programs.signatures import VERDICTS
-from nodes.checks import UNSTATED, Verification, call_problem, grounded_figures, is_raw, missing_step, verify
+from nodes.checks import (
+    UNSTATED,
+    Verification,
+    call_problem,
+    grounded_figures,
+    is_raw,
+    missing_step,
+    settled,
+    verify,
+)
 from nodes.hints import (
     failed_call_hint,
     lookup_hint,
@@ -27,6 +37,14 @@ from nodes.select import offered_tools, with_user_permissions
 from runtime.usage import UsageMeter
 
 REJECTED = "rejected:"  # call_id prefix of a result that stands for a call the selector's validation refused
+
+
+def out_of_time(state: AgentState, ctx: Context) -> bool:
+    """The turn has run `loop_seconds` or longer: no critic or refiner call starts now. They judge
+    and reword a draft the checks have already checked, at several seconds each on a small local
+    model; the tool rounds, which correct calls and add missing steps, are bounded by rounds only."""
+    started = state.get("started")
+    return bool(ctx.loop_seconds) and isinstance(started, float) and time.time() - started >= ctx.loop_seconds
 
 
 def verification(state: AgentState, draft: str) -> Verification:
@@ -146,11 +164,14 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
         update["hint"] = made_up_hint(state["draft"], state.get("tool_results", []), asked)
     elif checked.failed:
         verdict, text, by = "refine", checked.critique(), "checks"
+    elif checked.free_text and out_of_time(state, runtime.context or Context()):
+        verdict, by = "accept", "checks"
+        text = "the checks passed; no critic call this late in the turn (context.loop_seconds)"
     elif checked.free_text:
         meter = UsageMeter("critique")
         critic = await bind("critic", runtime.context or Context())
         pred = await critic.run(
-            meter, question=state["question"], tool_results=format_results(state.get("tool_results", [])),
+            meter, question=state["question"], tool_results=format_results(settled(state.get("tool_results", []))),
             draft=state["draft"],
         )  # fmt: skip
         verdict = str(pred.verdict) if str(pred.verdict) in VERDICTS else "accept"
@@ -198,7 +219,7 @@ async def refine(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]
     pred, message = await refiner.stream(
         "refine", meter,
         question=state["question"],
-        tool_results=format_results(state.get("tool_results", [])),
+        tool_results=format_results(settled(state.get("tool_results", []))),
         draft=state["draft"],
         critique=state.get("critique", ""),
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -79,6 +80,7 @@ def intake(state: AgentState) -> dict[str, Any]:
         "usage": None,
         "pending_calls": [],
         "rounds": 0,
+        "started": time.time(),
         "hint": "",  # a hint the last turn left unread is not this question's
         "refinements": 0,
         "draft": "",

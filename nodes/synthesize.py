@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from agent_types.context import Context
 from agent_types.state import AgentState
+from nodes.checks import settled
 from nodes.prompting import format_results
 from nodes.roles import bind
 from nodes.streaming import push_tool_messages
@@ -18,7 +19,7 @@ async def synthesize(state: AgentState, runtime: Runtime[Context]) -> dict[str, 
     synthesizer = await bind("synthesizer", runtime.context or Context())
     meter = UsageMeter("synthesize")
     rejected = state.get("rejected_calls", [])
-    tool_results = format_results(state.get("tool_results", []))
+    tool_results = format_results(settled(state.get("tool_results", [])))
     if rejected:  # the model proposed calls that failed validation: the answer should know
         tool_results += "\n" + "\n".join(f"{r['name']} not run: {r['reason']}" for r in rejected)
     # This round's tool results reach chat clients as tool messages before the answer starts.

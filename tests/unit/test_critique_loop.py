@@ -140,3 +140,45 @@ def test_a_question_asked_again_in_the_thread_sees_the_conversation_it_was_first
     other = [HumanMessage("thanks"), AIMessage("You're welcome."), HumanMessage(Q + " please")]
     graph().invoke({"messages": other}, context=Context())
     assert "thanks" in [fields for role, fields in lm.calls if role == "selector"][2]["conversation"]
+
+
+def late(monkeypatch: Any, seconds: float) -> None:
+    """The critique loop's clock reads `seconds` after the turn began (the turn's start is real)."""
+    import time
+    from types import SimpleNamespace
+
+    monkeypatch.setattr("nodes.critique.time", SimpleNamespace(time=lambda: time.time() + seconds))
+
+
+def test_late_in_the_turn_the_critic_is_not_asked_and_the_checked_draft_stands(monkeypatch: Any) -> None:
+    late(monkeypatch, 11)
+    lm = scripted("Unused hardware can be returned for a refund.")
+    out = run(monkeypatch, lm, fn=passage)
+    assert lm.roles() == ["selector", "synthesizer"]
+    assert out["verdict"] == "accept" and out["critique_by"] == "checks" and "loop_seconds" in out["critique"]
+    assert out["answer"] == "Unused hardware can be returned for a refund."
+
+
+def test_late_in_the_turn_a_failed_check_is_not_refined(monkeypatch: Any) -> None:
+    late(monkeypatch, 11)
+    lm = scripted("17% of 2,340 is 379.8.", refined="17% of 2,340 is 397.8.")
+    out = run(monkeypatch, lm)
+    assert lm.roles() == ["selector", "synthesizer"]
+    assert out["verdict"] == "refine" and out["refinements"] == 0
+    assert out["answer"] == "17% of 2,340 is 379.8."
+
+
+def test_loop_seconds_zero_never_stops_the_critic_or_the_refiner(monkeypatch: Any) -> None:
+    late(monkeypatch, 590)
+    lm = scripted("17% of 2,340 is 379.8.", refined="17% of 2,340 is 397.8.")
+    out = run(monkeypatch, lm, loop_seconds=0)
+    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    assert out["answer"] == "17% of 2,340 is 397.8."
+
+
+def test_a_longer_limit_leaves_the_refiner_in(monkeypatch: Any) -> None:
+    late(monkeypatch, 11)
+    lm = scripted("17% of 2,340 is 379.8.", refined="17% of 2,340 is 397.8.")
+    out = run(monkeypatch, lm, loop_seconds=30)
+    assert lm.roles() == ["selector", "synthesizer", "refiner"]
+    assert out["refine_kept"] is True
