@@ -366,11 +366,12 @@ def test_wrong_input_types_fail_the_run_with_a_clear_error(api: httpx.Client, ru
         ({"max_tool_rounds": "abc"}, "context.max_tool_rounds must be an integer from 0 to 10"),
         ({"max_tool_rounds": 10**12}, "context.max_tool_rounds must be an integer from 0 to 10"),
         ({"max_calls_per_round": -5}, "context.max_calls_per_round must be an integer from 1 to 16"),
+        ({"loop_seconds": 10**9}, "context.loop_seconds must be an integer from 0 to 600"),
         ({"selector_model": "x" * 1_000_000}, "context.selector_model must be a model name"),
         ({"allowed_tools": ["t"] * 100_000}, "context.allowed_tools must be a list"),
         ({"critique": {"nested": [1] * 10_000}}, "context.critique must be true or false"),
     ],
-    ids=["str-int", "huge-int", "negative", "huge-model", "huge-list", "nested"],
+    ids=["str-int", "huge-int", "negative", "huge-seconds", "huge-model", "huge-list", "nested"],
 )
 def test_bad_context_values_fail_the_run_naming_the_field(
     api: httpx.Client, model: ScriptedURL, context: dict[str, Any], expected: str

@@ -182,3 +182,16 @@ def test_a_longer_limit_leaves_the_refiner_in(monkeypatch: Any) -> None:
     out = run(monkeypatch, lm, loop_seconds=30)
     assert lm.roles() == ["selector", "synthesizer", "refiner"]
     assert out["refine_kept"] is True
+
+
+def test_a_start_time_that_is_not_a_number_never_stops_the_loop() -> None:
+    # `started` is state a thread's owner can update: a wrong type must not crash the routers.
+    from nodes.critique import out_of_time
+
+    def state(started: Any) -> Any:
+        return {"messages": [], "started": started}
+
+    for started in ("yesterday", None, [1.0]):
+        assert out_of_time(state(started), Context()) is False
+    assert out_of_time(state(0.0), Context()) is True
+    assert out_of_time(state(0.0), Context(loop_seconds=0)) is False
