@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import StructuredTool
 from langgraph.cache.memory import InMemoryCache
@@ -168,20 +169,13 @@ def test_late_in_the_turn_a_failed_check_is_not_refined(monkeypatch: Any) -> Non
     assert out["answer"] == "17% of 2,340 is 379.8."
 
 
-def test_loop_seconds_zero_never_stops_the_critic_or_the_refiner(monkeypatch: Any) -> None:
-    late(monkeypatch, 590)
+@pytest.mark.parametrize(("seconds_in", "limit"), [(590, 0), (11, 30)], ids=["no-limit", "longer-limit"])
+def test_with_no_limit_or_a_longer_one_the_refiner_still_runs(monkeypatch: Any, seconds_in: int, limit: int) -> None:
+    late(monkeypatch, seconds_in)
     lm = scripted("17% of 2,340 is 379.8.", refined="17% of 2,340 is 397.8.")
-    out = run(monkeypatch, lm, loop_seconds=0)
+    out = run(monkeypatch, lm, loop_seconds=limit)
     assert lm.roles() == ["selector", "synthesizer", "refiner"]
-    assert out["answer"] == "17% of 2,340 is 397.8."
-
-
-def test_a_longer_limit_leaves_the_refiner_in(monkeypatch: Any) -> None:
-    late(monkeypatch, 11)
-    lm = scripted("17% of 2,340 is 379.8.", refined="17% of 2,340 is 397.8.")
-    out = run(monkeypatch, lm, loop_seconds=30)
-    assert lm.roles() == ["selector", "synthesizer", "refiner"]
-    assert out["refine_kept"] is True
+    assert out["refine_kept"] is True and out["answer"] == "17% of 2,340 is 397.8."
 
 
 def test_a_start_time_that_is_not_a_number_never_stops_the_loop() -> None:
