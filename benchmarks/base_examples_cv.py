@@ -6,10 +6,11 @@
 
 The train and dev rows (never the test rows) are dealt into folds by kind with a fixed seed. For
 each fold, `optimize`'s LabeledFewShot compile is run on the other folds (the first `--demos` rows
-of the interleaved train set, 12 by default), and the selector is scored on the fold with and without the template's
-compiled worked examples placed before the agent's own. The template's program alone is scored on
-every row as the reference. `--own-only` scores the agent's own examples alone (`--demos` of them).
-One request at a time, the LM cache off: every selection is a first run.
+of the interleaved train set, 12 by default), and the selector is scored on the fold with and
+without the template's compiled worked examples placed before the agent's own. The template's
+program alone is scored on every row as the reference. `--own-only` scores the agent's own
+examples alone (`--demos` of them). One request at a time, the LM cache off: every selection is a
+first run.
 """
 
 from __future__ import annotations
