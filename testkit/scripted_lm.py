@@ -126,6 +126,12 @@ def _tool_dicts(tools: Any) -> list[dict[str, Any]]:
 JSON_REQUEST = "Outputs will be a JSON object with the following fields."
 
 
+def reply_adapter(system: str) -> dspy.Adapter:
+    """The adapter whose reply format a request asks for: JSON for DSPy's JSONAdapter (the
+    critic's), DSPy's field headers otherwise."""
+    return dspy.JSONAdapter() if JSON_REQUEST in system else dspy.ChatAdapter()
+
+
 class _ScriptEngine(DummyEngine):
     tools: list[dict[str, Any]]
 
@@ -154,9 +160,7 @@ class _ScriptEngine(DummyEngine):
         fields = input_fields(messages[-1]["content"])
         owner.calls.append((role, fields))
         owner.answers = {"": owner.script(role, fields)}
-        # The reply in the format the request asks for: JSON for DSPy's JSONAdapter (the critic's),
-        # DSPy's field headers otherwise.
-        owner.adapter = dspy.JSONAdapter() if JSON_REQUEST in system else dspy.ChatAdapter()
+        owner.adapter = reply_adapter(system)
         return super()._complete_messages(messages)
 
 
@@ -177,7 +181,7 @@ class ScriptedLM(DummyLM):
 def format_reply(outputs: dict[str, Any], system: str = "") -> str:
     """The reply text for an OpenAI-compatible scripted server (see scripted_server.py), in the
     format the request's system message asks for."""
-    lm = DummyLM({}, adapter=dspy.JSONAdapter() if JSON_REQUEST in system else None)
+    lm = DummyLM({}, adapter=reply_adapter(system))
     return str(lm._format_answer_fields(outputs))
 
 
