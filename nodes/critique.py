@@ -47,13 +47,17 @@ def out_of_time(state: AgentState, ctx: Context) -> bool:
     return bool(ctx.loop_seconds) and isinstance(started, float) and time.time() - started >= ctx.loop_seconds
 
 
+def asked(state: AgentState) -> str:
+    """Everything the user said that a call or a draft may take figures from: the earlier turns and the question."""
+    return f"{state.get('conversation', '')}\n{state['question']}"
+
+
 def verification(state: AgentState, draft: str) -> Verification:
-    asked = f"{state.get('conversation', '')}\n{state['question']}"
     results = state.get("tool_results", [])
     # Refused calls the call check turned into results are judged as results (a retried one that a
     # later call replaced needs no apology); otherwise the draft must admit them.
     converted = any(r["call_id"].startswith(REJECTED) for r in results)
-    return verify(results, draft, [] if converted else state.get("rejected_calls", []), asked)
+    return verify(results, draft, [] if converted else state.get("rejected_calls", []), asked(state))
 
 
 def _refusal(rejected: dict[str, Any], tools: Sequence[BaseTool]) -> str:
@@ -90,7 +94,7 @@ def make_check_calls(tools: Sequence[BaseTool]) -> CheckCallsNode:
         results = state.get("tool_results", [])
         this_round = {c["call_id"] for c in state.get("pending_calls", [])}
         question = state["question"]
-        base = f"{state.get('conversation', '')}\n{question}"
+        base = asked(state)
         offered = offered_tools(tools, with_user_permissions(ctx))
         failed: list[ToolResult] = []
         converted = sum(r["call_id"].startswith(REJECTED) for r in results)
@@ -160,8 +164,7 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
         text = f"{checked.critique()} If the question needs a computation or a conversion, a tool must make it."
         # The selector, sent back, is told which step is missing: shown only what was gathered it
         # made no further call (docs/critique-loop.md).
-        asked = f"{state.get('conversation', '')}\n{state['question']}"
-        update["hint"] = made_up_hint(state["draft"], state.get("tool_results", []), asked)
+        update["hint"] = made_up_hint(state["draft"], state.get("tool_results", []), asked(state))
     elif checked.failed:
         verdict, text, by = "refine", checked.critique(), "checks"
     elif checked.free_text and out_of_time(state, runtime.context or Context()):
