@@ -66,10 +66,14 @@ def earlier_turns(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
     own earlier exchange and what followed are not context for it), so its prompts are the same
     as the first time and the LM cache answers them: a repeated question costs no model call.
     """
-    history = list(messages[:-1])
-    if not messages or not isinstance(messages[-1].content, str):
+    # The question is the latest user message (intake reads the same one); what follows it is this
+    # turn's own tool-call messages, not conversation.
+    asked = max((i for i, m in enumerate(messages) if m.type == "human"), default=len(messages))
+    history = list(messages[:asked])
+    content = messages[asked].content if asked < len(messages) else None
+    if not isinstance(content, str):
         return history
-    latest = " ".join(messages[-1].content.split()).lower()
+    latest = " ".join(content.split()).lower()
     for i, m in enumerate(history):
         if m.type == "human" and isinstance(m.content, str) and " ".join(m.content.split()).lower() == latest:
             return history[:i]

@@ -74,6 +74,18 @@ def test_a_tool_error_goes_back_to_select_with_the_error_and_the_corrected_call_
     assert out["verdict"] == "accept" and out["tool_results"][0]["retried"] is True
 
 
+def test_a_second_round_does_not_show_the_question_as_an_earlier_turn(monkeypatch) -> None:
+    # After the first round the thread ends in this turn's tool-call message; the question before
+    # it is the one being answered, not conversation (which the prompts would show twice).
+    def select(gathered: str) -> list[Call]:
+        return [convert(72, "degF", "degC")] if gathered else [convert(72, "degree_fahrenheight", "degree_celsius")]
+
+    lm = scripted(select, lambda results: "72 °F is 22.2222 °C.")
+    run(monkeypatch, lm, "Convert 72 degrees Fahrenheit to Celsius.")
+    conversations = [fields["conversation"] for role, fields in lm.calls if role in ("selector", "synthesizer")]
+    assert len(conversations) == 3 and not any("Fahrenheit" in c for c in conversations)
+
+
 def test_a_failed_call_is_not_retried_beyond_max_tool_rounds(monkeypatch) -> None:
     lm = scripted(lambda gathered: [convert(72, "degree_fahrenheight", "degC")], lambda results: "ERROR: " + results)
     out = run(monkeypatch, lm, "Convert 72 degrees Fahrenheit to Celsius.", max_tool_rounds=1, max_refinements=0)
