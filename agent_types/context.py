@@ -52,7 +52,8 @@ class Context:
     max_refinements: Annotated[int, Field(description="How many refined drafts the run may write (0-5).")] = 1
     max_calls_per_round: Annotated[int, Field(description="Most tool calls one select step may make (1-16).")] = 6
     loop_seconds: Annotated[int, Field(description="Seconds into the turn after which the critique loop starts no "
-                                       "critic or refiner call: the checked draft stands. Tool rounds are "
+                                       "critic or refiner call and waits for no critic call still running: "
+                                       "the checked draft stands. Tool rounds are "
                                        "bounded by max_tool_rounds only. 0: no limit (0-600).")] = 10  # fmt: skip
     critique: Annotated[bool, Field(description=CRITIQUE)] = True
     allowed_tools: Annotated[list[str] | None, Field(description=ALLOWED_TOOLS)] = None

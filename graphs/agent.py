@@ -18,8 +18,9 @@ states that nothing computed with; the selector is told which call would fit (no
 draft built on passages that states a figure no tool produced goes back to the selector (the
 missing computation), not to the refiner; the critic model judges only results no check can
 judge; a refined draft replaces the old one only if it is better; no critic or refiner call starts
-after the turn's first `loop_seconds`; finalize never answers with a tool's raw error or a check's
-instruction. With `critique` off, check_calls passes through.
+after the turn's first `loop_seconds`, and a critic call still running then is not waited for;
+finalize never answers with a tool's raw error or a check's instruction. With `critique` off,
+check_calls passes through.
 
 Every node's latency is recorded (`timed`, runtime/metrics.py); the executors' results are
 cached by tool, version and arguments (runtime/cache.py), LM responses by DSPy (runtime/lm_cache.py).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -39,12 +40,23 @@ from runtime.usage import UsageMeter
 REJECTED = "rejected:"  # call_id prefix of a result that stands for a call the selector's validation refused
 
 
-def out_of_time(state: AgentState, ctx: Context) -> bool:
-    """The turn has run `loop_seconds` or longer: no critic or refiner call starts now. They judge
-    and reword a draft the checks have already checked, at several seconds each on a small local
-    model; the tool rounds, which correct calls and add missing steps, are bounded by rounds only."""
+def seconds_left(state: AgentState, ctx: Context) -> float | None:
+    """Seconds until the turn has run `loop_seconds` (negative once past it); None with no limit.
+
+    After that, no critic or refiner call starts, and a critic call still running is not waited for:
+    they judge and reword a draft the checks have already checked, at several seconds each on a
+    small local model. The tool rounds, which correct calls and add missing steps, are bounded by
+    rounds only."""
     started = state.get("started")
-    return bool(ctx.loop_seconds) and isinstance(started, float) and time.time() - started >= ctx.loop_seconds
+    if not ctx.loop_seconds or not isinstance(started, float):
+        return None
+    return ctx.loop_seconds - (time.time() - started)
+
+
+def out_of_time(state: AgentState, ctx: Context) -> bool:
+    """The turn has run `loop_seconds` or longer (seconds_left)."""
+    left = seconds_left(state, ctx)
+    return left is not None and left <= 0
 
 
 def asked(state: AgentState) -> str:
@@ -157,6 +169,7 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     A draft with no tool results (small talk, general knowledge) has nothing to check against and
     is left alone: the critic model asked to "improve" such replies and made them worse.
     """
+    ctx = runtime.context or Context()
     checked = verification(state, state["draft"])
     update: dict[str, Any] = {"checks_passed": sorted(checked.passed_names), "checks_failed": len(checked.failed)}
     if checked.failed and missing_step(state.get("tool_results", []), checked):
@@ -167,19 +180,28 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
         update["hint"] = made_up_hint(state["draft"], state.get("tool_results", []), asked(state))
     elif checked.failed:
         verdict, text, by = "refine", checked.critique(), "checks"
-    elif checked.free_text and out_of_time(state, runtime.context or Context()):
+    elif checked.free_text and out_of_time(state, ctx):
         verdict, by = "accept", "checks"
         text = "the checks passed; no critic call this late in the turn (context.loop_seconds)"
     elif checked.free_text:
         meter = UsageMeter("critique")
-        critic = await bind("critic", runtime.context or Context())
-        pred = await critic.run(
+        critic = await bind("critic", ctx)
+        judged = critic.run(
             meter, question=state["question"], tool_results=format_results(settled(state.get("tool_results", []))),
             draft=state["draft"],
         )  # fmt: skip
-        verdict = str(pred.verdict) if str(pred.verdict) in VERDICTS else "accept"
-        text, by = str(pred.critique or "").strip(), "critic"
-        update["usage"] = [meter.summary(pred)]
+        try:
+            # Cancelling the call closes its connection, and the model server stops generating.
+            pred = await asyncio.wait_for(judged, timeout=seconds_left(state, ctx))
+        except TimeoutError:
+            pred = None
+        if pred is None:
+            verdict, by = "accept", "checks"
+            text = "the checks passed; the critic did not answer within the turn's context.loop_seconds"
+        else:
+            verdict = str(pred.verdict) if str(pred.verdict) in VERDICTS else "accept"
+            text, by = str(pred.critique or "").strip(), "critic"
+            update["usage"] = [meter.summary(pred)]
     else:
         passed = len(checked.checks)
         verdict, by = "accept", "checks"

@@ -169,6 +169,41 @@ def test_late_in_the_turn_a_failed_check_is_not_refined(monkeypatch: Any) -> Non
     assert out["answer"] == "17% of 2,340 is 379.8."
 
 
+def test_a_critic_still_running_at_the_limit_is_not_waited_for(monkeypatch: Any) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from nodes import roles
+
+    # The turn began at 1000.0 and the critic starts at 1009.9: 0.1 s before loop_seconds (10).
+    monkeypatch.setattr("nodes.intake.time", SimpleNamespace(time=lambda: 1000.0))
+    monkeypatch.setattr("nodes.critique.time", SimpleNamespace(time=lambda: 1009.9))
+    lm = scripted("Unused hardware can be returned for a refund.")
+    bind = roles.bind
+    cancelled: list[bool] = []
+
+    async def slow_critic(role: Any, context: Any) -> Any:
+        binding = await bind(role, context)
+        if role != "critic":
+            return binding
+
+        class Slow:
+            async def run(self, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    await asyncio.sleep(60)
+                except asyncio.CancelledError:
+                    cancelled.append(True)
+                    raise
+
+        return Slow()
+
+    monkeypatch.setattr("nodes.critique.bind", slow_critic)
+    out = run(monkeypatch, lm, fn=passage)
+    assert cancelled == [True]
+    assert out["verdict"] == "accept" and out["critique_by"] == "checks" and "did not answer" in out["critique"]
+    assert out["answer"] == "Unused hardware can be returned for a refund."
+
+
 @pytest.mark.parametrize(("seconds_in", "limit"), [(590, 0), (11, 30)], ids=["no-limit", "longer-limit"])
 def test_with_no_limit_or_a_longer_one_the_refiner_still_runs(monkeypatch: Any, seconds_in: int, limit: int) -> None:
     late(monkeypatch, seconds_in)
