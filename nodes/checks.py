@@ -216,9 +216,13 @@ def is_raw(draft: str, results: Sequence[ToolResult] = ()) -> bool:
         return True
     words = " ".join(draft.split()).lower()
     for r in results:
-        error = " ".join(str(r.get("error") or "").split()).lower()
-        if error and len(error) >= 12 and error[:60] in words and len(error[:60]) >= 0.5 * len(words):
-            return True
+        if not r.get("error"):
+            continue
+        # As a tool wrote it, and as the drafting prompts show it (settled: its reason only).
+        for text in (str(r["error"]), reason(str(r["error"]))):
+            error = " ".join(text.split()).lower()
+            if len(error) >= 12 and error[:60] in words and len(error[:60]) >= 0.5 * len(words):
+                return True
     return False
 
 
@@ -228,11 +232,20 @@ def superseded(results: Sequence[ToolResult], index: int) -> bool:
     return bool(results[index].get("retried")) and any(not r.get("error") for r in results[index + 1 :])
 
 
+def reason(error: str) -> str:
+    """The first clause of a tool's error, without its markers and hints (the part a user needs)."""
+    text = error.strip().removeprefix("ERROR:").strip().removeprefix("not run:").strip()
+    return text.split(";", 1)[0].strip().rstrip(".") or "it failed"
+
+
 def settled(results: Sequence[ToolResult]) -> list[ToolResult]:
-    """The results an answer is written from: every one but the failures a later call replaced.
-    The drafting, judging and rewriting prompts leave those out: the answer needs no word on them
-    (verify), and each is prompt text the model would read again at every step."""
-    return [r for i, r in enumerate(results) if not (r.get("error") and superseded(results, i))]
+    """The results an answer is written from: every one but the failures a later call replaced,
+    and the others' errors cut to their reason. The drafting, judging and rewriting prompts leave
+    out replaced failures (the answer needs no word on them, verify) and the hints after an error's
+    reason (valid spellings, which tool to call next: they are for the selector, and a drafting
+    model may copy an instruction into the answer); each is prompt text re-read at every step."""
+    return [{**r, "error": reason(str(r["error"]))} if r.get("error") else r
+            for i, r in enumerate(results) if not (r.get("error") and superseded(results, i))]  # fmt: skip
 
 
 def is_free_text(result: ToolResult) -> bool:

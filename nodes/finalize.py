@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from agent_types.state import AgentState, ToolResult
-from nodes.checks import acknowledges, is_raw, superseded
+from nodes.checks import acknowledges, is_raw, reason, superseded
 
 
 def attempted(result: ToolResult) -> str:
@@ -30,12 +30,6 @@ def attempted(result: ToolResult) -> str:
     if result["name"] == "http_api":
         return f"look up {args.get('path', 'the record')}"
     return f"run {result['name']}"
-
-
-def reason(error: str) -> str:
-    """The first clause of a tool's error, without its markers and hints (the part a user needs)."""
-    text = error.strip().removeprefix("ERROR:").strip().removeprefix("not run:").strip()
-    return text.split(";", 1)[0].strip().rstrip(".") or "it failed"
 
 
 def could_not(results: Sequence[ToolResult]) -> str:

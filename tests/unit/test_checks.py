@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from agent_types.state import ToolResult, merge_results
-from nodes.checks import call_problem, is_raw, number_matches, primary_result, stated_expression, verify
+from nodes.checks import (
+    call_problem,
+    is_raw,
+    number_matches,
+    primary_result,
+    settled,
+    stated_expression,
+    verify,
+)
 
 
 def result(name: str, args: dict[str, Any], output: Any = None, error: str | None = None) -> ToolResult:
@@ -217,6 +225,23 @@ def test_date_arguments_against_the_question(question: str, args: dict[str, Any]
 )
 def test_a_raw_error_or_instruction_is_never_an_answer(draft: str, raw: bool) -> None:
     assert is_raw(draft) is raw
+
+
+def test_a_draft_copying_a_refused_calls_reason_is_raw() -> None:
+    # The drafting prompts show an error's reason only (settled), without the `not run:` marker
+    # and the hints: a draft that copies that reason is still the error, not an answer.
+    refused = result("search_inventory", {"sku": "NW-AMR-300"},
+                     error="not run: unknown tool 'search_inventory' requested here; the tools are calculator")
+    assert is_raw("unknown tool 'search_inventory' requested here", [refused])
+    assert not is_raw("There are 9 Tern AMRs in stock.", [refused])
+
+
+def test_the_drafting_prompts_see_an_errors_reason_without_its_hints() -> None:
+    failed = result("convert_units", {"value": 1, "from_unit": "robot", "to_unit": "kg"},
+                    error="unknown unit 'robot'; did you mean 'foot'? valid forms include 'degF', 'degC'")
+    worked = {**result("calculator", {"expression": "2 * 3"}, "6"), "call_id": "c2"}
+    shown = settled([failed, worked])  # type: ignore[list-item]
+    assert [r.get("error") for r in shown] == ["unknown unit 'robot'", None]
 
 
 def test_a_raw_error_draft_does_not_count_as_admitting_the_failure() -> None:
