@@ -68,9 +68,9 @@ def earlier_turns(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
     """
     # The question is the latest user message (intake reads the same one); what follows it is this
     # turn's own tool-call messages, not conversation.
-    asked = max((i for i, m in enumerate(messages) if m.type == "human"), default=len(messages))
-    history = list(messages[:asked])
-    content = messages[asked].content if asked < len(messages) else None
+    at = max((i for i, m in enumerate(messages) if m.type == "human"), default=len(messages))
+    history = list(messages[:at])
+    content = messages[at].content if at < len(messages) else None
     if not isinstance(content, str):
         return history
     latest = " ".join(content.split()).lower()
