@@ -165,6 +165,27 @@ def _states_in(unit: pint.Unit, text: str) -> bool:
     return any(re.search(rf"\d\s*{re.escape(f)}(?:e?s)?(?![a-z0-9])", low) for f in forms)
 
 
+# A figure and the word after it ("35 kg", "1,800 mm", "2.2 m/s"): the candidates for a conversion.
+_FIGURE_WITH_UNIT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s?([a-zA-Z°][a-zA-Z°/]*)")
+
+
+def figures_in(unit: pint.Unit, texts: Sequence[str], limit: int = 4) -> list[str]:
+    """The figures `texts` state in a unit that converts to `unit` ("35 kg" for pounds), as written."""
+    from tools.errors import ToolInputError
+    from tools.units import parse_unit
+
+    found: list[str] = []
+    for text in texts:
+        for number, word in _FIGURE_WITH_UNIT.findall(text):
+            try:
+                same_kind = parse_unit(word).dimensionality == unit.dimensionality
+            except ToolInputError:
+                continue
+            if same_kind and f"{number} {word}" not in found:
+                found.append(f"{number} {word}")
+    return found[:limit]
+
+
 def passages_only(results: Sequence[ToolResult]) -> list[ToolResult]:
     """The calls that worked, when they gathered only passages or records and none computed;
     else (nothing worked, or something computed) an empty list."""
@@ -186,8 +207,11 @@ def missing_conversion(question: str, results: Sequence[ToolResult], tools: Sequ
         return None
     if _states_in(unit, question):
         return None
+    # The figures themselves: told only "the figure the results state", the selector copied the
+    # made-up value of its refused call instead (docs/critique-loop.md, section 8).
+    stated = figures_in(unit, [r.get("output") or "" for r in worked])
     return (f"the question asks for the answer in {unit} and no result above gives a figure in {unit}: call "
-            "convert_units on the figure the results state")  # fmt: skip
+            f"convert_units on the figure the results state{': ' + ' or '.join(stated) if stated else ''}")  # fmt: skip
 
 
 # A quantity a question states: a number standing alone (not part of an id such as NW-ARM-200 or

@@ -13,6 +13,7 @@ from agent_types.state import ToolResult
 from nodes.hints import (
     asked_unit,
     failed_call_hint,
+    figures_in,
     lookup_hint,
     missing_computation,
     missing_conversion,
@@ -83,6 +84,18 @@ def test_a_passage_in_another_unit_asks_for_a_conversion_and_one_in_the_asked_un
     assert missing_conversion("What is the Osprey's reach in inches?", [search, converted], TOOLS) is None
     no_converter = [t for t in TOOLS if t.name != "convert_units"]
     assert missing_conversion("What is the Osprey's reach in inches?", [search], no_converter) is None
+
+
+def test_the_conversion_hint_names_the_figures_in_a_unit_of_the_same_kind() -> None:
+    # Told only "the figure the results state", the selector copied its refused call's made-up value.
+    search = result("search_knowledge", {"query": "Condor"},
+                    '[{"text": "35 kg payload, 1,800 mm reach, 2.2 m/s; shipping weight 210 kg, 36-month warranty"}]')
+    hint = missing_conversion("What is the Condor's payload in pounds?", [search], TOOLS)
+    assert hint is not None and hint.endswith("the figure the results state: 35 kg or 210 kg")
+    inch, pound = asked_unit("How far does it reach, in inches?"), asked_unit("What is it in pounds?")
+    assert inch is not None and pound is not None
+    assert figures_in(inch, ["1,800 mm reach, 35 kg"]) == ["1,800 mm"]
+    assert figures_in(pound, ["a 36-month warranty, 16 A supply"]) == []
 
 
 def test_quantities_leave_out_ids_dates_years_and_compounds() -> None:
