@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 
 import dspy
 
+from dspy_programs.answer_adapter import AnswerAdapter
 from dspy_programs.selector_adapter import SELECTOR_FORMAT, ToolSelectionAdapter
 from dspy_programs.selector_reply import direct_spec
 from dspy_programs.signatures import Critique, Refine, SelectTools, Synthesize
@@ -117,15 +118,20 @@ def selector_kwargs(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Synthesizer(dspy.Module):
+    """Question + tool results (+ earlier turns) -> the answer, through AnswerAdapter (answer_adapter.py)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.answer = dspy.Predict(Synthesize)
+        self.adapter = AnswerAdapter()
 
     def forward(self, question: str, tool_results: str, conversation: str = "") -> dspy.Prediction:
-        return self.answer(question=question, tool_results=tool_results, conversation=conversation)
+        with dspy.context(adapter=self.adapter):
+            return self.answer(question=question, tool_results=tool_results, conversation=conversation)
 
     async def aforward(self, question: str, tool_results: str, conversation: str = "") -> dspy.Prediction:
-        return await self.answer.acall(question=question, tool_results=tool_results, conversation=conversation)
+        with dspy.context(adapter=self.adapter):
+            return await self.answer.acall(question=question, tool_results=tool_results, conversation=conversation)
 
 
 class Critic(dspy.Module):
@@ -150,15 +156,21 @@ class Critic(dspy.Module):
 
 
 class Refiner(dspy.Module):
+    """Draft + critique -> a rewritten answer, through AnswerAdapter like the synthesizer's."""
+
     def __init__(self) -> None:
         super().__init__()
         self.rewrite = dspy.Predict(Refine)
+        self.adapter = AnswerAdapter()
 
     def forward(self, question: str, tool_results: str, draft: str, critique: str) -> dspy.Prediction:
-        return self.rewrite(question=question, tool_results=tool_results, draft=draft, critique=critique)
+        with dspy.context(adapter=self.adapter):
+            return self.rewrite(question=question, tool_results=tool_results, draft=draft, critique=critique)
 
     async def aforward(self, question: str, tool_results: str, draft: str, critique: str) -> dspy.Prediction:
-        return await self.rewrite.acall(question=question, tool_results=tool_results, draft=draft, critique=critique)
+        with dspy.context(adapter=self.adapter):
+            return await self.rewrite.acall(question=question, tool_results=tool_results, draft=draft,
+                                            critique=critique)  # fmt: skip
 
 
 # One program per role (runtime/settings.py names the roles).

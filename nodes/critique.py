@@ -64,12 +64,20 @@ def asked(state: AgentState) -> str:
     return f"{state.get('conversation', '')}\n{state['question']}"
 
 
+def standing_rejections(state: AgentState) -> list[dict[str, Any]]:
+    """The calls the selector's validation refused that are not among the tool results.
+
+    With the loop on, the call check turns each refused call into a failed result (REJECTED), which
+    is retried, settled and judged like any other failure: a refusal that a later call replaced
+    needs no word in the answer. With the loop off they stand beside the results, and the draft
+    must admit them."""
+    if any(r["call_id"].startswith(REJECTED) for r in state.get("tool_results", [])):
+        return []
+    return state.get("rejected_calls", [])
+
+
 def verification(state: AgentState, draft: str) -> Verification:
-    results = state.get("tool_results", [])
-    # Refused calls the call check turned into results are judged as results (a retried one that a
-    # later call replaced needs no apology); otherwise the draft must admit them.
-    converted = any(r["call_id"].startswith(REJECTED) for r in results)
-    return verify(results, draft, [] if converted else state.get("rejected_calls", []), asked(state))
+    return verify(state.get("tool_results", []), draft, standing_rejections(state), asked(state))
 
 
 def _refusal(rejected: dict[str, Any], tools: Sequence[BaseTool]) -> str:

@@ -118,6 +118,26 @@ def test_a_refused_call_goes_back_to_select_with_the_valid_tool_names(monkeypatc
     assert out["answer"] == "That is 36." and out["verdict"] == "accept"
 
 
+def test_a_refused_call_a_later_call_replaced_is_not_in_the_drafting_prompt(monkeypatch) -> None:
+    # The call check turned the refusal into a failed result, which a later call replaced: the
+    # synthesizer, told of it anyway, wrote "the tool search_inventory is not recognized".
+    def select(gathered: str) -> list[Call]:
+        return [calc("12 * 3")] if gathered else [{"name": "search_inventory", "args": {"sku": "NW-ARM-200"}}]
+
+    lm = scripted(select, lambda results: f"That is {last_line(results)}.")
+    run(monkeypatch, lm, "What is 12 * 3?")
+    drafted = [fields["tool_results"] for role, fields in lm.calls if role == "synthesizer"]
+    assert len(drafted) == 1 and "search_inventory" not in drafted[0] and "-> 36" in drafted[0]
+
+
+def test_with_the_loop_off_a_refused_call_is_in_the_drafting_prompt(monkeypatch) -> None:
+    lm = scripted(lambda gathered: [{"name": "search_inventory", "args": {"sku": "NW-ARM-200"}}],
+                  lambda results: "I could not look that up.")  # fmt: skip
+    run(monkeypatch, lm, "How many NW-ARM-200 arms are in stock?", critique=False)
+    drafted = [fields["tool_results"] for role, fields in lm.calls if role == "synthesizer"]
+    assert drafted == ["search_inventory not run: unknown tool"]
+
+
 # Arguments checked against the question.
 
 
