@@ -11,7 +11,9 @@ cache off, critique loop on and/or off. Configurations:
 - `llama-server, 2 processes x 1 slot` — the old arrangement (selector alone) on the new engine;
 - `llama-cpp-python, 2 processes` — what the project served with before (needs the
   `compare-serving` extra: `.venv/bin/pip install -e '.[compare-serving]'`; skipped, and said so,
-  without it).
+  without it);
+- the default with llama.cpp's speculative decoding from the prompt's own n-grams (no draft
+  model): the selector's replies copy tool names and JSON from its prompt.
 
 Reported per configuration: accuracy, p50/p95/max seconds per question, LM calls per question,
 and p50 as a ratio to the default configuration's in the same run.
@@ -50,6 +52,7 @@ class Config:
     slots: int
     unified: bool = False
     flash_attn: FlashAttn | None = None  # None: as configured (LOCAL_MODEL_FLASH_ATTN)
+    extra: tuple[str, ...] = ()  # more llama-server arguments
 
 
 CONFIGS = [
@@ -59,6 +62,9 @@ CONFIGS = [
     Config("llama-server, 1 process, 4 slots, unified KV", "llama-server", 1, 4, unified=True),
     Config("llama-server, 2 processes x 1 slot", "llama-server", 2, 1),
     Config("llama-cpp-python, 2 processes", "llama-cpp-python", 2, 1),
+    Config("llama-server, 1 process, 4 slots, speculative decoding from the prompt (ngram-simple, n 3, m 8)",
+           "llama-server", 1, 4, extra=("--spec-type", "ngram-simple", "--spec-ngram-simple-size-n", "3",
+                                        "--spec-ngram-simple-size-m", "8")),
 ]
 
 
@@ -71,7 +77,7 @@ def start(config: Config, port: int, log: Path) -> subprocess.Popen[bytes]:
                                             "local_model_kv_unified": config.unified,
                                             "local_model_flash_attn": flash_attn,
                                             "local_model_ctx": settings.local_model_ctx // 4 * config.slots})
-        cmd = server_command(tuned, build_llama_server(settings), model)
+        cmd = [*server_command(tuned, build_llama_server(settings), model), *config.extra]
     else:
         # The old command line (see git history of serving/local_model.py).
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
