@@ -202,8 +202,6 @@ async def critique(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
             # Cancelling the call closes its connection, and the model server stops generating.
             pred = await asyncio.wait_for(judged, timeout=seconds_left(state, ctx))
         except TimeoutError:
-            pred = None
-        if pred is None:
             verdict, by = "accept", "checks"
             text = "the checks passed; the critic did not answer within the turn's context.loop_seconds"
         else:
