@@ -56,6 +56,11 @@ class ToolSelector(dspy.Module):
         """What the prompt is (compile records it in the program's metadata)."""
         return dict(SELECTOR_FORMAT)
 
+    @staticmethod
+    def offered(specs: list[ToolSpec]) -> list[ToolSpec]:
+        """The tools the model is shown: the given ones and the answer-directly tool."""
+        return [*specs, direct_spec(specs)]
+
     def forward(self, question: str, tools: Iterable[AnyTool], conversation: Conversation = None,
                 tool_results: str = "") -> dspy.Prediction:  # fmt: skip
         specs = to_specs(tools)
@@ -63,7 +68,7 @@ class ToolSelector(dspy.Module):
             return _no_tools_offered()
         with dspy.context(adapter=self.adapter):
             try:
-                pred = self.select(tools=[*specs, direct_spec(specs)], conversation=as_history(conversation),
+                pred = self.select(tools=self.offered(specs), conversation=as_history(conversation),
                                    tool_results=tool_results, question=question)  # fmt: skip
             except dspy.AdapterParseError:  # an empty reply: no call
                 pred = dspy.Prediction(tool_calls=None)
@@ -77,7 +82,7 @@ class ToolSelector(dspy.Module):
             return _no_tools_offered()
         with dspy.context(adapter=self.adapter):
             try:
-                pred = await self.select.acall(tools=[*specs, direct_spec(specs)],
+                pred = await self.select.acall(tools=self.offered(specs),
                                                conversation=as_history(conversation),
                                                tool_results=tool_results, question=question)  # fmt: skip
             except dspy.AdapterParseError:
@@ -142,16 +147,17 @@ class Critic(dspy.Module):
         # ChainOfThought writes a reasoning field first, generated tokens on every call; the critic
         # sees only what the checks cannot judge, and answers with verdict + one sentence.
         self.judge = dspy.ChainOfThought(Critique) if reasoning else dspy.Predict(Critique)
+        self.adapter = dspy.JSONAdapter()
 
     # The verdict is asked for in JSON (DSPy's JSONAdapter). In DSPy's default field format the
     # small model writes `[[ ## verdict ## ]] = refine`, which does not parse, so every critic call
     # cost a second model call through the adapter's own JSON fallback.
     def forward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:
-        with dspy.context(adapter=dspy.JSONAdapter()):
+        with dspy.context(adapter=self.adapter):
             return self.judge(question=question, tool_results=tool_results, draft=draft)
 
     async def aforward(self, question: str, tool_results: str, draft: str) -> dspy.Prediction:
-        with dspy.context(adapter=dspy.JSONAdapter()):
+        with dspy.context(adapter=self.adapter):
             return await self.judge.acall(question=question, tool_results=tool_results, draft=draft)
 
 
@@ -180,3 +186,11 @@ PROGRAMS: dict[Role, type[dspy.Module]] = {
     "critic": Critic,
     "refiner": Refiner,
 }
+
+
+def prompt_messages(program: dspy.Module, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The chat messages `program`'s one predictor sends for `inputs` (its signature's input fields),
+    formatted by the program's own adapter, with no model call."""
+    [predictor] = program.predictors()
+    adapter: dspy.Adapter = program.adapter
+    return adapter.format(predictor.signature, predictor.demos, dict(inputs))

@@ -84,9 +84,11 @@ def demo_api() -> Iterator[str]:
 
 
 def restart_local_model() -> str:
-    """Restart the embedded model server if this project started it; say what was done."""
+    """Restart the embedded model server if this project started it, warmed as `agent-up` warms it;
+    say what was done."""
     from runtime.settings import get_settings
     from serving.local_model import serve, stop
+    from serving.warm import warm_prompt_cache
 
     settings = get_settings()
     if not settings.uses_local_model:
@@ -94,7 +96,9 @@ def restart_local_model() -> str:
     if not stop(settings):
         return "model server not started by this project: not restarted (its prompt cache may be warm)"
     serve(settings)
-    return "embedded model server restarted (empty prompt cache)"
+    warmed = warm_prompt_cache(settings)
+    return ("embedded model server restarted, its prompt cache warmed as agent-up warms it (each role's fixed "
+            f"prefix: {', '.join(f'{w.role} {w.prompt_tokens} tokens' for w in warmed) or 'none'})")
 
 
 def node_seconds() -> dict[str, float]:

@@ -1,9 +1,9 @@
 """`agent-up`: bring up the whole stack on this machine.
 
 With no hosted model configured, starts the embedded model server first (building `llama-server`
-and downloading the verified weights on first use); with `OPENAI_API_KEY` or `LLM_BASE_URL` set
-(environment or `.env`), builds and downloads nothing. Then runs `langgraph dev` with the API and
-Studio, with no browser.
+and downloading the verified weights on first use) and warms its prompt cache (serving/warm.py);
+with `OPENAI_API_KEY` or `LLM_BASE_URL` set (environment or `.env`), builds and downloads nothing.
+Then runs `langgraph dev` with the API and Studio, with no browser.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 from runtime.settings import PROJECT_ROOT, get_settings
 from serving.llama_server import BuildError
 from serving.local_model import ModelFetchError, serve
+from serving.warm import warm_prompt_cache
 
 
 def apply_env_file(path: Path) -> list[str]:
@@ -51,10 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     if settings.uses_local_model:
         try:
-            serve(settings)
+            started = serve(settings)
         except (ModelFetchError, BuildError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        if started is not None:  # a server already answering has served questions: its cache is warm
+            warm_prompt_cache(settings)
     else:
         endpoint = settings.llm_base_url or "OpenAI (OPENAI_API_KEY)"
         print(f"[up] hosted model at {endpoint}: the embedded model is not built, downloaded or started",

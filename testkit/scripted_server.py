@@ -74,6 +74,7 @@ async def chat_completions(request: Request) -> Any:
     REQUESTS[role] += 1
     if body.get("messages"):  # the last prompts by role and input field, for tests of what a model was shown
         request.app.state.seen.append((role, fields))
+        request.app.state.bodies.append(body)
     text = reply_for(body)
     rid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), body.get("model", "scripted")
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
@@ -118,6 +119,7 @@ def build_app(delay_s: float = 0.0) -> Starlette:
     application.state.delay_s = delay_s
     application.state.requests = 0  # chat completions received, for retry tests
     application.state.seen = collections.deque(maxlen=500)  # (role, input fields) of recent prompts
+    application.state.bodies = collections.deque(maxlen=50)  # the recent requests as sent
     return application
 
 

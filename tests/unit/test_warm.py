@@ -1,0 +1,97 @@
+"""The model server's warm-up sends each role the prompt prefix its real calls start with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dspy
+import pytest
+
+from dspy_programs.programs import Synthesizer, ToolSelector
+from dspy_programs.store import PROGRAM_CACHE
+from runtime.agent_config import load_tools
+from runtime.models import endpoint, lm_at
+from runtime.settings import ROLES, Settings, get_settings
+from serving.warm import warm_prompt_cache
+from testkit.scripted_server import ScriptedURL, scripted_server
+
+
+@pytest.fixture
+def local_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ScriptedURL, Settings]]:
+    """The scripted model server standing in for the embedded one (no hosted model configured)."""
+    with scripted_server() as url:
+        for name in ("LLM_BASE_URL", "OPENAI_API_KEY", "LLM_MODEL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("LOCAL_MODEL_PORT", url.rsplit(":", 1)[1].split("/")[0])
+        monkeypatch.setenv("DSPY_CACHE", "false")
+        get_settings.cache_clear()
+        yield url, get_settings()
+    get_settings.cache_clear()
+
+
+def sent(url: ScriptedURL) -> list[dict[str, Any]]:
+    return list(url.app.state.bodies)
+
+
+def test_each_role_is_sent_its_prefix_once_for_one_token(local_server: tuple[ScriptedURL, Settings]) -> None:
+    url, settings = local_server
+    warmed = warm_prompt_cache(settings)
+    assert [w.role for w in warmed] == list(ROLES)
+    bodies = sent(url)
+    assert len(bodies) == len(ROLES)
+    assert all(b["max_tokens"] == 1 for b in bodies)
+    assert [role for role, _ in url.app.state.seen] == list(ROLES)
+
+
+def test_the_selector_prefix_is_its_real_system_message(local_server: tuple[ScriptedURL, Settings]) -> None:
+    """A question's selector call starts with exactly what was warmed: the whole system message
+    (instructions, worked examples, every offered tool), so the server reuses all of it."""
+    url, settings = local_server
+    warm_prompt_cache(settings)
+    warmed = sent(url)[0]["messages"]
+    ep = endpoint("selector", settings)
+    program = PROGRAM_CACHE.get("selector", ep.slug)
+    assert isinstance(program, ToolSelector)
+    with dspy.context(lm=lm_at(ep, settings)):
+        program(question="What is 17% of 2,340?", tools=load_tools())
+    real = sent(url)[-1]["messages"]
+    assert real[0]["role"] == "system" and warmed[0] == real[0]
+    assert "What is 17% of 2,340?" in real[1]["content"] and "2,340" not in warmed[1]["content"]
+
+
+def test_the_synthesizer_prefix_is_all_but_its_last_message(local_server: tuple[ScriptedURL, Settings]) -> None:
+    url, settings = local_server
+    warm_prompt_cache(settings)
+    warmed = sent(url)[1]["messages"]
+    ep = endpoint("synthesizer", settings)
+    program = PROGRAM_CACHE.get("synthesizer", ep.slug)
+    assert isinstance(program, Synthesizer)
+    with dspy.context(lm=lm_at(ep, settings)):
+        program(question="What is 17% of 2,340?", tool_results="calculator(17% of 2340) -> 397.8")
+    real = sent(url)[-1]["messages"]
+    assert len(real) == len(warmed) > 1
+    assert real[:-1] == warmed[:-1]  # system message and worked examples
+    assert real[-1] != warmed[-1]
+
+
+@pytest.mark.usefixtures("local_server")
+def test_roles_on_a_hosted_model_are_not_warmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNTHESIZER_BASE_URL", "http://127.0.0.1:9/v1")
+    get_settings.cache_clear()
+    warmed = warm_prompt_cache(get_settings())
+    assert "synthesizer" not in [w.role for w in warmed]
+    assert len(warmed) == len(ROLES) - 1
+
+
+def test_a_server_that_fails_stops_the_warm_up_with_a_line(capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    for name in ("LLM_BASE_URL", "OPENAI_API_KEY", "LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCAL_MODEL_PORT", "9")  # nothing listens there
+    get_settings.cache_clear()
+    try:
+        assert warm_prompt_cache(get_settings(), timeout_s=2.0) == []
+    finally:
+        get_settings.cache_clear()
+    assert "warm-up stopped at the selector" in capsys.readouterr().err
