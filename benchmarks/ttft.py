@@ -11,10 +11,11 @@ question it records, from the moment the run is requested:
 - tool calls: the select node's AI message with `tool_calls` (when it calls a tool);
 - first token: the first non-empty answer chunk from the synthesize node;
 - total: the end of the run.
-The first question is reported apart (cold: the server loads the programs, the model's prompt
-cache has none of this prompt); p50/p95 are over the others. Needs DSPY_CACHE=false so every
-question reaches the model; the critique loop is off unless --critique (it runs after the first
-token and does not change it, only the model time spent).
+The first question is reported apart (the dev server loads the programs then; the model server's
+prompt cache is as the run finds it: `agent-up` warms it when it starts the server, serving/warm.py;
+`model stop` then `agent-up --model-only` before the run gives that state); p50/p95 are over the
+others. Needs DSPY_CACHE=false so every question reaches the model; the critique loop is off
+unless --critique (it runs after the first token and does not change it, only the model time spent).
 
     .venv/bin/python -m benchmarks.ttft --summarize benchmarks/results/ttft.json
 
@@ -104,7 +105,8 @@ def summary_markdown(data: dict[str, Any]) -> str:
     table = md_table(["measure (seconds from the run request)", "n", "p50", "p95", "max"],
                      [[names[k], s["n"], s["p50_s"], s["p95_s"], s["max_s"]] for k, s in warm.items()])  # fmt: skip
     return (
-        f"Cold (first question: programs loaded, model prompt cache without these prompts): first token "
+        f"First question (the dev server loads the programs; the model server's prompt cache as the run found "
+        f"it, warmed at start when `agent-up` started the server): first token "
         f"{cold.get('first_token_s', 'none')} s, whole run {cold['total_s']} s.\n\n"
         f"Warm (the other {warm['total']['n']} questions):\n\n{table}\n\n"
         f"Errors: {data['errors']}; runs without an answer token: {data['without_first_token']}.\n"
