@@ -49,10 +49,15 @@ def blank_inputs(program: dspy.Module, tools: Sequence[Any]) -> dict[str, Any]:
 def warm_prompt_cache(settings: Settings, tools: Sequence[Any] | None = None, timeout_s: float = 300.0) -> list[Warmed]:
     """Send each role that runs on the embedded server its prefix; return what each cost.
 
-    Roles configured on another endpoint are skipped. A failure is reported and ends the warm-up
-    (the server still serves; the first question is just slower).
+    Roles configured on another endpoint are skipped. A failure is reported in one line: a program
+    or tools module that does not load skips what needs it, a server error ends the warm-up (the
+    server still serves; the first question is just slower).
     """
-    tools = load_tools() if tools is None else tools
+    try:
+        tools = load_tools() if tools is None else tools
+    except ValueError as exc:  # agent.toml or its tools module: the server reports it again at start
+        print(f"[model] not warmed: {exc}", file=sys.stderr)
+        return []
     local = settings.local_base_url()
     done: list[Warmed] = []
     with httpx.Client(timeout=timeout_s) as client:
@@ -60,7 +65,11 @@ def warm_prompt_cache(settings: Settings, tools: Sequence[Any] | None = None, ti
             ep = endpoint(role, settings)
             if ep.base_url != local:
                 continue
-            program = PROGRAM_CACHE.get(role, ep.slug)
+            try:
+                program = PROGRAM_CACHE.get(role, ep.slug)
+            except ValueError as exc:  # a program that no longer loads: its error names the fix
+                print(f"[model] the {role} not warmed: {exc}", file=sys.stderr)
+                continue
             messages = prompt_messages(program, blank_inputs(program, tools))
             started = time.perf_counter()
             try:

@@ -95,3 +95,16 @@ def test_a_server_that_fails_stops_the_warm_up_with_a_line(capsys: pytest.Captur
     finally:
         get_settings.cache_clear()
     assert "warm-up stopped at the selector" in capsys.readouterr().err
+
+
+def test_tools_that_do_not_load_are_reported_in_a_line(local_server: tuple[ScriptedURL, Settings], tmp_path: Any,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    url, _ = local_server
+    (tmp_path / "agent.toml").write_text('[agent]\nname = "broken"\ntools = "missing.py:TOOLS"\n')
+    monkeypatch.setenv("AGENT_CONFIG", str(tmp_path / "agent.toml"))
+    get_settings.cache_clear()
+    assert warm_prompt_cache(get_settings()) == []
+    err = capsys.readouterr().err
+    assert "not warmed" in err and "missing.py" in err
+    assert not sent(url), "nothing is sent when the tools do not load"
