@@ -20,7 +20,7 @@ import dspy
 from dspy_programs.programs import PROGRAMS, selector_kwargs
 from runtime.agent_config import agent_config
 from runtime.models import endpoint
-from runtime.settings import ROLES, Role
+from runtime.settings import PROJECT_ROOT, ROLES, Role
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,12 @@ def program_status(root: Path | None = None) -> dict[Role, str]:
 
 
 def status_line(root: Path | None = None) -> str:
-    """`program_status` on one line, for a server's start, `ask`'s header and `evaluate`'s table."""
-    return "programs: " + "; ".join(f"{role} {how}" for role, how in program_status(root).items())
+    """`program_status` on one line, for a server's start, `ask`'s header and `evaluate`'s table,
+    naming the agent and the folder read, so a user sees that it is their compile that runs."""
+    folder = root or compiled_dir()
+    shown = folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder
+    roles = "; ".join(f"{role} {how}" for role, how in program_status(folder).items())
+    return f"programs of agent {agent_config().name} ({shown}): {roles}"
 
 
 class ProgramCache:

@@ -147,11 +147,16 @@ def compile_kwargs(args: argparse.Namespace, train: list[dspy.Example], dev: lis
 
 
 def score(program: dspy.Module, examples: list[dspy.Example], metric: Callable[..., Any], lm: dspy.LM,
-          threads: int) -> float:  # fmt: skip
-    evaluate = dspy.Evaluate(devset=examples, metric=metric, num_threads=threads, display_progress=True,
+          threads: int, what: str) -> float:  # fmt: skip
+    """`what`'s score on the dev rows, announced before DSPy's own progress line and stated after it."""
+    print(f"[optimize] dev: scoring {what} on {len(examples)} rows", file=sys.stderr, flush=True)
+    # DSPy's progress bar redraws with carriage returns: in a terminal only, not in a log file.
+    evaluate = dspy.Evaluate(devset=examples, metric=metric, num_threads=threads, display_progress=sys.stderr.isatty(),
                              provide_traceback=False, max_errors=len(examples) + 1)  # fmt: skip
     with dspy.context(lm=lm):
-        return round(float(evaluate(program).score), 2)
+        result = round(float(evaluate(program).score), 2)
+    print(f"[optimize] dev score, {what}: {result}", file=sys.stderr, flush=True)
+    return result
 
 
 def _tokens_since(lm: dspy.LM, start: int) -> dict[str, int]:
@@ -235,7 +240,7 @@ def compile_program(program_name: str, args: argparse.Namespace, config: AgentCo
     history = len(student_lm.history)
     started = time.perf_counter()
     with dspy.context(lm=student_lm, callbacks=[meter], track_usage=True):
-        run.before = score(student, dev, metric, student_lm, args.threads) if dev else None
+        run.before = score(student, dev, metric, student_lm, args.threads, "the uncompiled program") if dev else None
         optimizer = make_optimizer(args.optimizer, metric, args, student_lm, teacher_guarded)
         compile_started, calls_before = time.perf_counter(), meter.calls
         # LabeledFewShot's examples are first rounds: later-round rows in the same prompt made the
@@ -245,9 +250,10 @@ def compile_program(program_name: str, args: argparse.Namespace, config: AgentCo
         run.compiled = optimizer.compile(student, **compile_kwargs(args, first_rounds, dev))
         run.compile_seconds = round(time.perf_counter() - compile_started, 1)
         compile_calls = meter.calls - calls_before
-        run.after = score(run.compiled, dev, metric, student_lm, args.threads) if dev else 0.0
+        run.after = score(run.compiled, dev, metric, student_lm, args.threads, "the compiled program") if dev else 0.0
         active = active_program(program_name, run)
-        run.active_dev = score(active, dev, metric, student_lm, args.threads) if active is not None and dev else None
+        run.active_dev = (score(active, dev, metric, student_lm, args.threads, "the active program")
+                          if active is not None and dev else None)
     run.meta = {
         "program": program_name, "optimizer": args.optimizer, "agent": config.name,
         "settings": {"demos": args.demos, "budget": args.budget, "seed": args.seed, "threads": args.threads,

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import dspy
 
@@ -149,13 +149,16 @@ def check_row(row: Any, toolsets: Mapping[str, list[ToolSpec]]) -> list[tuple[st
     return problems
 
 
-def read_rows(files: Iterable[Path]) -> tuple[list[tuple[str, int, Any]], list[str]]:
+Problem: TypeAlias = tuple[str, int, str]  # (file name, line number, message)
+
+
+def read_rows(files: Iterable[Path]) -> tuple[list[tuple[str, int, Any]], list[Problem]]:
     """(file name, line number, parsed row) for each non-blank line, and one problem per bad JSON line."""
     parsed: list[tuple[str, int, Any]] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for file in files:
         if not file.exists():
-            problems.append(f"{file}: no such file (agent.toml's `data`)")
+            problems.append((file.name, 0, f"{file}: no such file (agent.toml's `data`)"))
             continue
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -163,7 +166,7 @@ def read_rows(files: Iterable[Path]) -> tuple[list[tuple[str, int, Any]], list[s
             try:
                 parsed.append((file.name, number, json.loads(line)))
             except json.JSONDecodeError as exc:
-                problems.append(f"{file.name}:{number}: bad JSON: {exc.msg} (column {exc.colno})")
+                problems.append((file.name, number, f"{file.name}:{number}: bad JSON: {exc.msg} (column {exc.colno})"))
     return parsed, problems
 
 
@@ -184,13 +187,16 @@ def load(config: AgentConfig, seed: int = SEED) -> Rows:
     """Every row of the agent's data, checked; raises RowsError listing each bad row and field."""
     files = data_files(config.data_path)
     toolsets = agent_toolsets(config)
-    parsed, problems = read_rows(files)
+    parsed, found = read_rows(files)
     rows: list[dict[str, Any]] = []
     for file, number, row in parsed:
         row_id = str(row.get("id")) if isinstance(row, dict) and row.get("id") else f"{Path(file).stem}-{number}"
-        problems += [f"{file}:{number} id={row_id} {field}: {problem}" for field, problem in check_row(row, toolsets)]
+        found += [(file, number, f"{file}:{number} id={row_id} {field}: {problem}")
+                  for field, problem in check_row(row, toolsets)]  # fmt: skip
         if isinstance(row, dict):
             rows.append({**row, "id": row_id, "kind": kind(row)})
+    order = {f.name: i for i, f in enumerate(files)}
+    problems = [text for _, _, text in sorted(found, key=lambda p: (order.get(p[0], -1), p[1]))]  # in file order
     duplicates = [i for i, n in Counter(r["id"] for r in rows).items() if n > 1]
     problems += [f"id={i}: duplicate id" for i in duplicates]
     if problems:

@@ -159,7 +159,14 @@ async def metrics(request: Request) -> Response:
     LM calls/tokens/cost, circuit-breaker state (runtime/metrics.py).
 
     With tokens on, the server's auth has already verified the caller (`enable_custom_route_auth`);
-    the series show every user's spend and models, so the token must also carry `"metrics": true`.
+    the series show every user's spend and models, so the token must also carry the claim metrics=true.
+    The server reads the YAML after the line of dashes as this route's OpenAPI entry.
+    ---
+    summary: The agent's metrics in Prometheus text format
+    description: Node latency, tool-cache hits and misses, LM calls, tokens and cost, circuit-breaker state.
+    responses:
+      "200": {description: Prometheus text exposition format}
+      "403": {description: the token does not carry the claim metrics=true}
     """
     if auth.enabled() and claim(request.scope.get("user"), "metrics") is not True:
         return JSONResponse({"detail": "this token may not read metrics (claim `metrics`)"}, status_code=403)

@@ -1,0 +1,1 @@
+"""A personal-budgeting assistant: the third example agent, written from the README alone."""
