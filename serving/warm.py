@@ -72,6 +72,9 @@ def warm_prompt_cache(settings: Settings, tools: Sequence[Any] | None = None, ti
                 continue
             messages = prompt_messages(program, blank_inputs(program, tools))
             started = time.perf_counter()
+            # Posted as is, not through dspy.LM: no response cache, history or usage metering for a
+            # request no user made. (llama-server's own `--warmup` runs the weights once, not a prompt;
+            # its slot save/restore would still need this prompt evaluated once.)
             try:
                 reply = client.post(f"{local}/chat/completions", json={
                     "model": ep.model, "messages": messages, "max_tokens": 1, "temperature": 0.0,

@@ -8,11 +8,10 @@ from typing import Any
 import dspy
 import pytest
 
-from dspy_programs.programs import Synthesizer, ToolSelector
 from dspy_programs.store import PROGRAM_CACHE
 from runtime.agent_config import load_tools
 from runtime.models import endpoint, lm_at
-from runtime.settings import ROLES, Settings, get_settings
+from runtime.settings import ROLES, Role, Settings, get_settings
 from serving.warm import warm_prompt_cache
 from testkit.scripted_server import ScriptedURL, scripted_server
 
@@ -44,33 +43,28 @@ def test_each_role_is_sent_its_prefix_once_for_one_token(local_server: tuple[Scr
     assert [role for role, _ in url.app.state.seen] == list(ROLES)
 
 
+def warmed_and_real(url: ScriptedURL, settings: Settings, role: Role, **inputs: Any) -> tuple[list[Any], list[Any]]:
+    """The messages the warm-up sent for `role`, and those of a real call of its program on `inputs`."""
+    warm_prompt_cache(settings)
+    warmed = sent(url)[list(ROLES).index(role)]["messages"]
+    ep = endpoint(role, settings)
+    with dspy.context(lm=lm_at(ep, settings)):
+        PROGRAM_CACHE.get(role, ep.slug)(**inputs)
+    return warmed, sent(url)[-1]["messages"]
+
+
 def test_the_selector_prefix_is_its_real_system_message(local_server: tuple[ScriptedURL, Settings]) -> None:
     """A question's selector call starts with exactly what was warmed: the whole system message
     (instructions, worked examples, every offered tool), so the server reuses all of it."""
-    url, settings = local_server
-    warm_prompt_cache(settings)
-    warmed = sent(url)[0]["messages"]
-    ep = endpoint("selector", settings)
-    program = PROGRAM_CACHE.get("selector", ep.slug)
-    assert isinstance(program, ToolSelector)
-    with dspy.context(lm=lm_at(ep, settings)):
-        program(question="What is 17% of 2,340?", tools=load_tools())
-    real = sent(url)[-1]["messages"]
+    warmed, real = warmed_and_real(*local_server, "selector", question="What is 17% of 2,340?", tools=load_tools())
     assert real[0]["role"] == "system" and warmed[0] == real[0]
     assert "What is 17% of 2,340?" in real[1]["content"] and "2,340" not in warmed[1]["content"]
 
 
 def test_the_synthesizer_prefix_is_all_but_its_last_message(local_server: tuple[ScriptedURL, Settings]) -> None:
-    url, settings = local_server
-    warm_prompt_cache(settings)
-    warmed = sent(url)[1]["messages"]
-    ep = endpoint("synthesizer", settings)
-    program = PROGRAM_CACHE.get("synthesizer", ep.slug)
-    assert isinstance(program, Synthesizer)
-    with dspy.context(lm=lm_at(ep, settings)):
-        program(question="What is 17% of 2,340?", tool_results="calculator(17% of 2340) -> 397.8")
-    real = sent(url)[-1]["messages"]
-    assert len(real) == len(warmed) > 1
+    warmed, real = warmed_and_real(*local_server, "synthesizer", question="What is 17% of 2,340?",
+                                   tool_results="calculator(17% of 2340) -> 397.8")  # fmt: skip
+    assert len(real) == len(warmed) > 1  # the compiled synthesizer's worked examples are turns
     assert real[:-1] == warmed[:-1]  # system message and worked examples
     assert real[-1] != warmed[-1]
 
