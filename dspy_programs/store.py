@@ -91,6 +91,9 @@ def role_status(role: Role, model_slug: str, root: Path) -> str:
         except ProgramLoadError:
             return f"compiled for {model_slug} but it does not load: run `optimize --program {role}`"
         return f"{how} for {model_slug}"
+    if any(_inside(root, model_slug, "variants").glob(f"{role}-*.json")):  # compiled, but it did not win on dev
+        return (f"zero-shot: nothing active for {model_slug} (compiled variants in {model_slug}/variants did not win "
+                "on dev; `optimize` says how to serve one anyway)")  # fmt: skip
     advice = f": run `optimize --program {role}`" if role in COMPILED_ROLES else ""
     return f"zero-shot: nothing compiled for {model_slug}{advice}"
 

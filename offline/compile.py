@@ -283,13 +283,23 @@ def active_program(program_name: str, run: Run) -> dspy.Module | None:
         return None
 
 
+def wins_on_dev(run: Run) -> bool:
+    """At least the uncompiled program's dev score, and above the active program's if one is compiled.
+
+    A tie with the uncompiled program goes to the compile: its worked examples are the user's own
+    labeled rows, and a dev split of a dozen rows often cannot tell the two apart. A tie with the
+    active program keeps the active one: nothing changes without evidence.
+    """
+    return run.after >= (run.before or 0) and (run.active_dev is None or run.after > run.active_dev)
+
+
 def save(run: Run, args: argparse.Namespace) -> Path:
-    """The variant (always), and the active program when it beats the uncompiled and the active one on dev."""
+    """The variant (always), and the active program when it wins on dev (`wins_on_dev`)."""
     assert run.compiled is not None
     variant = run.out / run.slug / "variants" / f"{run.program}-{args.optimizer}.json"
     variant.parent.mkdir(parents=True, exist_ok=True)
     run.compiled.save(str(variant))
-    wins = run.after > (run.before or 0) and (run.active_dev is None or run.after > run.active_dev)
+    wins = wins_on_dev(run)
     run.meta["activated"] = bool(wins and not args.no_activate)
     variant.with_suffix(".meta.json").write_text(json.dumps(run.meta, indent=2) + "\n")
     if run.meta["activated"]:
@@ -320,9 +330,21 @@ def compare(run: Run, args: argparse.Namespace, lm: dspy.LM) -> str:
     return table
 
 
+def not_active_reason(run: Run, variant: Path) -> str:
+    """Why the compile was saved as a variant only, and how to serve it anyway."""
+    if wins_on_dev(run):
+        return "not active: --no-activate"
+    active = program_path(run.program, run.slug, run.out)
+    against = f"the active program's {run.active_dev}" if run.active_dev is not None and run.after <= run.active_dev \
+        else f"the uncompiled program's {run.before}"  # fmt: skip
+    return (f"not active: it scored {run.after} on dev against {against}; to serve it anyway, copy "
+            f"{variant.name} and {variant.with_suffix('.meta.json').name} over {active.name} and "
+            f"{meta_path(run.program, run.slug, run.out).name} in {active.parent}")
+
+
 def report(run: Run, variant: Path, table: str) -> str:
     where = variant.relative_to(Path.cwd()) if variant.is_relative_to(Path.cwd()) else variant
-    state = "active: the graph runs it" if run.meta["activated"] else "not active (it did not win on dev)"
+    state = "active: the graph runs it" if run.meta["activated"] else not_active_reason(run, variant)
     lines = [f"## optimize: {run.meta['agent']} {run.program} ({run.meta['optimizer']}) for {run.slug}", "",
              f"dev score: uncompiled {run.before}, compiled {run.after}"
              + (f", active before {run.active_dev}" if run.active_dev is not None else ""),

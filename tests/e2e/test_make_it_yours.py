@@ -60,7 +60,7 @@ def test_the_walkthrough_compiles_compares_and_serves_the_example_agent(local_mo
     assert "| native tool calling (bind_tools) |" in optimized.stdout
     slug = meta["model"]
     expected = f"selector compiled (labeled) for {slug}" if meta["activated"] \
-        else f"selector zero-shot: nothing compiled for {slug}"  # fmt: skip
+        else f"selector zero-shot: nothing active for {slug}"  # fmt: skip
 
     with langgraph_dev(env={"AGENT_CONFIG": env["AGENT_CONFIG"], "DSPY_CACHE": "false"}) as url:
         asked = run([str(BIN / "ask"), "--url", url, "--no-critique",

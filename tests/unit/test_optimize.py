@@ -372,3 +372,35 @@ def test_each_optimizer_gets_the_teacher_in_its_own_role() -> None:
     assert bootstrap.teacher_settings == {"lm": teacher_lm}
     gepa = compile_step.make_optimizer("gepa", compile_step.selection_metric, args, student_lm, teacher_lm)
     assert gepa.reflection_lm is teacher_lm
+
+
+def dev_run(tmp_path: Path, before: float | None, after: float, active: float | None) -> compile_step.Run:
+    return compile_step.Run("selector", "scripted", tmp_path, [], [], [], "h", before=before, after=after,
+                            active_dev=active)  # fmt: skip
+
+
+def test_a_dev_tie_with_the_uncompiled_program_activates_a_tie_with_the_active_one_does_not(tmp_path: Path) -> None:
+    assert compile_step.wins_on_dev(dev_run(tmp_path, 76.92, 76.92, None))  # a dozen dev rows: ties are common
+    assert not compile_step.wins_on_dev(dev_run(tmp_path, 76.92, 70.0, None))
+    assert not compile_step.wins_on_dev(dev_run(tmp_path, 70.0, 80.0, 80.0))  # the active program stays
+    assert compile_step.wins_on_dev(dev_run(tmp_path, 70.0, 85.0, 80.0))
+
+
+def test_a_compile_that_did_not_win_says_why_and_how_to_serve_it(tmp_path: Path) -> None:
+    variant = tmp_path / "scripted" / "variants" / "selector-labeled.json"
+    reason = compile_step.not_active_reason(dev_run(tmp_path, 80.0, 75.0, None), variant)
+    assert reason.startswith("not active: it scored 75.0 on dev against the uncompiled program's 80.0; ")
+    assert "copy selector-labeled.json and selector-labeled.meta.json over selector.json and selector.meta.json" \
+        in reason and str(tmp_path / "scripted") in reason  # fmt: skip
+    reason = compile_step.not_active_reason(dev_run(tmp_path, 70.0, 80.0, 82.0), variant)
+    assert "against the active program's 82.0" in reason
+
+
+def test_a_role_with_only_variants_that_lost_is_not_told_to_run_optimize_again(tmp_path: Path) -> None:
+    folder = tmp_path / "scripted" / "variants"
+    folder.mkdir(parents=True)
+    assert store.role_status("selector", "scripted", tmp_path).endswith("run `optimize --program selector`")
+    (folder / "selector-labeled.json").write_text("{}")
+    status = store.role_status("selector", "scripted", tmp_path)
+    assert status.startswith("zero-shot: nothing active for scripted (compiled variants")
+    assert "run `optimize" not in status
