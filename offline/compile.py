@@ -4,8 +4,8 @@ With no options: the agent of agent.toml (AGENT_CONFIG names another), its train
 LabeledFewShot, the dev rows scored before and after, one table on the test rows (the uncompiled
 program, the program compiled for the template's own tools, this compile, native tool calling),
 the program saved under the agent's compiled folder for the serving model, and made the one the
-graph runs when it beats the uncompiled program and the active one on dev. The test rows never
-choose anything. Experiments that lost are recorded in docs/optimize-experiments.md.
+graph runs when on dev it ties or beats the uncompiled program and beats the active one. The test
+rows never choose anything. Experiments that lost are recorded in docs/optimize-experiments.md.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def active_program(program_name: str, run: Run) -> dspy.Module | None:
         return None
     try:
         return load_program(program_name, run.slug, run.out)[0]
-    except ProgramLoadError as exc:  # this compile replaces it when it beats the uncompiled program on dev
+    except ProgramLoadError as exc:  # this compile replaces it when it wins against the uncompiled one on dev
         print(f"[optimize] warning: the active program does not load ({exc}); it is not scored", file=sys.stderr,
               flush=True)  # fmt: skip
         return None

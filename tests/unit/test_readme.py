@@ -41,3 +41,12 @@ def test_continuation_lines_and_indented_blocks_are_parsed() -> None:
 def test_readme_links_point_at_files_that_exist() -> None:
     dead = [link for link in relative_links() if not exists(link)]
     assert not dead, dead
+
+
+def test_the_make_it_yours_page_starts_with_the_readmes_section() -> None:
+    """docs/make-it-yours.md is the README's walkthrough (its links made relative to docs/) and then
+    the details: the two cannot drift apart."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Make it yours"):readme.index("\n## Serve")].rstrip()
+    page = (PROJECT_ROOT / "docs" / "make-it-yours.md").read_text()
+    assert page.startswith("# " + section.removeprefix("## ").replace("](docs/", "](") + "\n")
