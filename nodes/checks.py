@@ -180,7 +180,11 @@ def value_stated(value: Any, draft: str) -> bool:
     numbers = numbers_in(value_text)
     if len(numbers) == 1 and numbers[0] == value_text.replace(",", ""):
         return any(number_matches(float(numbers[0]), n) for n in numbers_in(draft))
-    return _contains(text, value_text.lower())
+    # A short sentence with figures ("Carla Diaz (HR) is on extension 245.", as a user's tool may
+    # answer): stated when the draft gives the sentence, or every figure in it in its own words.
+    in_draft = numbers_in(draft)
+    return _contains(text, value_text.lower()) or (
+        bool(numbers) and all(any(number_matches(float(v), n) for n in in_draft) for v in numbers))
 
 
 def grounded_figures(draft: str, results: Sequence[ToolResult]) -> set[str]:

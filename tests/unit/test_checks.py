@@ -269,3 +269,14 @@ def test_merge_results_replaces_by_call_id_and_none_resets() -> None:
         {"call_id": "a", "output": None, "error": "x"}, b]  # fmt: skip
     assert merge_results([a], [b]) == [a, b]
     assert merge_results([a, b], None) == []
+
+
+@pytest.mark.parametrize(("draft", "ok"), [
+    ("Carla Diaz's extension is 245.", True), ("Carla Diaz (HR) is on extension 245.", True),
+    ("You can reach Carla on 254.", False), ("Carla Diaz works in HR.", False),
+])  # fmt: skip
+def test_a_short_sentence_result_is_stated_by_its_figures(draft: str, ok: bool) -> None:
+    """A user's tool answering in a short sentence: the draft need not copy it word for word."""
+    sentence = result("phone_extension", {"name": "Carla Diaz"}, "Carla Diaz (HR) is on extension 245.")
+    assert primary_result(sentence) == ("result", "Carla Diaz (HR) is on extension 245.")
+    assert (not verify([sentence], draft).failed) == ok
