@@ -404,3 +404,19 @@ def test_a_role_with_only_variants_that_lost_is_not_told_to_run_optimize_again(t
     status = store.role_status("selector", "scripted", tmp_path)
     assert status.startswith("zero-shot: nothing active for scripted (compiled variants")
     assert "run `optimize" not in status
+
+
+def test_every_schema_error_of_a_call_is_in_its_one_line() -> None:
+    from dspy_programs.tool_specs import ToolSpec
+
+    room = ToolSpec(name="room_availability", description="d", parameters={
+        "type": "object", "required": ["room", "day", "start_time"],
+        "properties": {"room": {"enum": ["harbor", "summit"]}, "day": {"type": "string"},
+                       "start_time": {"type": "string"}}})  # fmt: skip
+    row = {"question": "Is the boardroom free?",
+           "expected_calls": [{"name": "room_availability", "args": {"room": "boardroom", "day": "2026-03-11"}}]}
+    problems = rows.check_row(row, {rows.OWN_TOOLS: [room]})
+    assert len(problems) == 1
+    where, reason = problems[0]
+    assert where == "expected_calls[0]" and reason.startswith("invalid arguments: ")
+    assert "'start_time' is a required property" in reason and "'boardroom' is not one of" in reason
