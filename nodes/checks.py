@@ -170,7 +170,9 @@ def _primary(fields: dict[str, Any], args: dict[str, Any]) -> tuple[str, Any] | 
     return None
 
 
-def value_stated(value: Any, draft: str) -> bool:
+def value_stated(value: Any, draft: str, sentence: bool = False) -> bool:
+    """Whether the draft states a result's value; a `sentence` (a tool's whole reply in plain text)
+    also counts as stated when each of its figures is."""
     text = draft.lower()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return any(number_matches(float(value), n) for n in numbers_in(draft))
@@ -180,11 +182,13 @@ def value_stated(value: Any, draft: str) -> bool:
     numbers = numbers_in(value_text)
     if len(numbers) == 1 and numbers[0] == value_text.replace(",", ""):
         return any(number_matches(float(numbers[0]), n) for n in numbers_in(draft))
-    # A short sentence with figures ("Carla Diaz (HR) is on extension 245.", as a user's tool may
-    # answer): stated when the draft gives the sentence, or every figure in it in its own words.
+    if _contains(text, value_text.lower()):
+        return True
+    # A short plain-text reply with figures ("Carla Diaz (HR) is on extension 245.", as a user's tool
+    # may answer): stated when the draft gives every figure in it, in its own words. A JSON field's
+    # text (a SKU, a product name) must still be stated as written.
     in_draft = numbers_in(draft)
-    return _contains(text, value_text.lower()) or (
-        bool(numbers) and all(any(number_matches(float(v), n) for n in in_draft) for v in numbers))
+    return sentence and bool(numbers) and all(any(number_matches(float(v), n) for n in in_draft) for v in numbers)
 
 
 def grounded_figures(draft: str, results: Sequence[ToolResult]) -> set[str]:
@@ -298,7 +302,8 @@ def verify(
             free_text = True
             continue
         key, value = primary
-        checks.append(Check(f"figure:{label}", value_stated(value, draft),
+        plain = isinstance(value, str) and value == (r.get("output") or "").strip()  # the reply itself, not JSON
+        checks.append(Check(f"figure:{label}", value_stated(value, draft, sentence=plain),
                             f"The draft must state the result of {call}: {key} = {value}, as the tool returned "
                             "it."))  # fmt: skip
         unit = fields.get("unit")

@@ -280,3 +280,10 @@ def test_a_short_sentence_result_is_stated_by_its_figures(draft: str, ok: bool) 
     sentence = result("phone_extension", {"name": "Carla Diaz"}, "Carla Diaz (HR) is on extension 245.")
     assert primary_result(sentence) == ("result", "Carla Diaz (HR) is on extension 245.")
     assert (not verify([sentence], draft).failed) == ok
+
+
+def test_a_json_fields_text_is_still_stated_as_written() -> None:
+    """Only a tool's plain-text reply counts as stated by its figures: a SKU must be given whole."""
+    record = result("http_api", {"path": "/orders/A1002"}, {"sku": "NW-ARM-200"})
+    assert not verify([record], "The order is for NW-ARM-200.").failed
+    assert [c.name for c in verify([record], "The order is for the 200 model.").failed] == ["figure:http_api#1"]
