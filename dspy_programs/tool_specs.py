@@ -124,6 +124,12 @@ class RejectedCall:
     reason: str
 
 
+def schema_errors(args: Any, spec: ToolSpec) -> list[str]:
+    """Every way `args` breaks the tool's JSON schema, by argument (`validate_calls` reports one)."""
+    validator = jsonschema.validators.validator_for(spec.parameters)(spec.parameters)
+    return [e.message for e in sorted(validator.iter_errors(args), key=lambda e: [str(p) for p in e.path])]
+
+
 def validate_calls(raw_calls: Iterable[Any], specs: Iterable[ToolSpec]) -> tuple[list[CheckedCall], list[RejectedCall]]:
     """Keep the calls whose tool exists and whose arguments validate; reject the rest.
 

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 import dspy
-import jsonschema
 
-from dspy_programs.tool_specs import ToolSpec, to_specs, validate_calls
+from dspy_programs.tool_specs import ToolSpec, schema_errors, to_specs, validate_calls
 from offline.data import selection_example
 from runtime.agent_config import AgentConfig, agent_config, load_tools
 
@@ -147,17 +146,10 @@ def check_row(row: Any, toolsets: Mapping[str, list[ToolSpec]]) -> list[tuple[st
                 if reason == "unknown tool":
                     reason = f"unknown tool {call['name']!r}; tools: {', '.join(s.name for s in toolsets[toolset])}"
                 elif reason.startswith("invalid arguments: "):  # all of them, so one pass fixes the row
-                    reason = "invalid arguments: " + "; ".join(schema_errors(call, toolsets[toolset]))
+                    spec = next(s for s in toolsets[toolset] if s.name == call["name"])
+                    reason = "invalid arguments: " + "; ".join(schema_errors(call.get("args", {}), spec))
                 problems.append((where, reason))
     return problems
-
-
-def schema_errors(call: Mapping[str, Any], specs: list[ToolSpec]) -> list[str]:
-    """Every way `call`'s arguments break its tool's JSON schema (the runtime reports the first)."""
-    spec = next(s for s in specs if s.name == call["name"])
-    validator = jsonschema.validators.validator_for(spec.parameters)(spec.parameters)
-    errors = sorted(validator.iter_errors(call.get("args", {})), key=lambda e: [str(p) for p in e.path])
-    return [e.message for e in errors]
 
 
 Problem: TypeAlias = tuple[str, int, str]  # (file name, line number, message)
